@@ -1,0 +1,212 @@
+/*
+ * context.c - the context: creation, parameters and their bounds, scratch,
+ * and the terms of the last call.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "layout.h"
+
+/* Allocation goes through these two so that a test build can make any of
+ * them fail (see tests/test-memory.c); the library itself has no switch. */
+#ifdef VICREG_TEST_HOOKS
+int vicreg_test_fail_alloc_after = -1; /* -1: never fail */
+#endif
+
+void *vicreg_alloc_aligned(size_t bytes)
+{
+#ifdef VICREG_TEST_HOOKS
+    if (vicreg_test_fail_alloc_after == 0)
+        return NULL;
+    if (vicreg_test_fail_alloc_after > 0)
+        vicreg_test_fail_alloc_after--;
+#endif
+    /* aligned_alloc wants a multiple of the alignment. */
+    size_t rounded = (bytes + VICREG_ALIGN - 1) / VICREG_ALIGN * VICREG_ALIGN;
+    if (rounded < bytes)
+        return NULL;
+    return aligned_alloc(VICREG_ALIGN, rounded);
+}
+
+void vicreg_free(void *p)
+{
+    free(p);
+}
+
+static const struct vicreg_params default_params = {
+    .lambda = 25.0,
+    .mu = 25.0,
+    .nu = 1.0,
+    .gamma = 1.0,
+    .eps = 1e-4,
+    .convention = VICREG_CONVENTION_REFERENCE,
+    .path = VICREG_PATH_AUTO,
+};
+
+VICREG_API int vicreg_ctx_create(vicreg_ctx **out)
+{
+    if (!out)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    vicreg_ctx *ctx = vicreg_alloc_aligned(sizeof *ctx);
+    if (!ctx)
+        return VICREG_ERR_NO_MEMORY;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->params = default_params;
+    *out = ctx;
+    return VICREG_OK;
+}
+
+VICREG_API void vicreg_ctx_destroy(vicreg_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    vicreg_free(ctx->scratch);
+    vicreg_free(ctx);
+}
+
+/* The legal range of each parameter. Coefficients stop at 1e9 so that the
+ * overflow bound of a call stays meaningful; gamma and eps must be positive
+ * (the smallest positive normal double is the lower end of a closed range). */
+static int bounds_of(int param, double *lower, double *upper)
+{
+    switch (param) {
+    case VICREG_PARAM_INVARIANCE_COEFF:
+    case VICREG_PARAM_VARIANCE_COEFF:
+    case VICREG_PARAM_COVARIANCE_COEFF:
+        *lower = 0.0;
+        *upper = 1e9;
+        return VICREG_OK;
+    case VICREG_PARAM_STD_TARGET:
+    case VICREG_PARAM_EPSILON:
+        *lower = DBL_MIN;
+        *upper = 1e9;
+        return VICREG_OK;
+    case VICREG_PARAM_CONVENTION:
+        *lower = VICREG_CONVENTION_REFERENCE;
+        *upper = VICREG_CONVENTION_PAPER;
+        return VICREG_OK;
+    case VICREG_PARAM_PATH:
+        *lower = VICREG_PATH_AUTO;
+        *upper = VICREG_PATH_GRAM;
+        return VICREG_OK;
+    default:
+        return VICREG_ERR_INVALID_ARGUMENT;
+    }
+}
+
+VICREG_API int vicreg_param_bounds(int param, double *lower, double *upper)
+{
+    double lo, hi;
+    if (!lower || !upper)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    int status = bounds_of(param, &lo, &hi);
+    if (status != VICREG_OK)
+        return status;
+    *lower = lo;
+    *upper = hi;
+    return VICREG_OK;
+}
+
+VICREG_API int vicreg_ctx_set_param(vicreg_ctx *ctx, int param, double value)
+{
+    double lo, hi;
+    if (!ctx)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    int status = bounds_of(param, &lo, &hi);
+    if (status != VICREG_OK)
+        return status;
+    /* Written so that NaN fails too. */
+    if (!(value >= lo && value <= hi))
+        return VICREG_ERR_OUT_OF_RANGE;
+    struct vicreg_params *p = &ctx->params;
+    switch (param) {
+    case VICREG_PARAM_INVARIANCE_COEFF: p->lambda = value; break;
+    case VICREG_PARAM_VARIANCE_COEFF: p->mu = value; break;
+    case VICREG_PARAM_COVARIANCE_COEFF: p->nu = value; break;
+    case VICREG_PARAM_STD_TARGET: p->gamma = value; break;
+    case VICREG_PARAM_EPSILON: p->eps = value; break;
+    case VICREG_PARAM_CONVENTION:
+    case VICREG_PARAM_PATH:
+        /* Enumerations take their listed integers only. */
+        if (value != floor(value))
+            return VICREG_ERR_OUT_OF_RANGE;
+        if (param == VICREG_PARAM_CONVENTION)
+            p->convention = (int)value;
+        else
+            p->path = (int)value;
+        break;
+    }
+    return VICREG_OK;
+}
+
+VICREG_API int vicreg_ctx_get_param(const vicreg_ctx *ctx, int param, double *value)
+{
+    if (!ctx || !value)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    const struct vicreg_params *p = &ctx->params;
+    switch (param) {
+    case VICREG_PARAM_INVARIANCE_COEFF: *value = p->lambda; break;
+    case VICREG_PARAM_VARIANCE_COEFF: *value = p->mu; break;
+    case VICREG_PARAM_COVARIANCE_COEFF: *value = p->nu; break;
+    case VICREG_PARAM_STD_TARGET: *value = p->gamma; break;
+    case VICREG_PARAM_EPSILON: *value = p->eps; break;
+    case VICREG_PARAM_CONVENTION: *value = p->convention; break;
+    case VICREG_PARAM_PATH: *value = p->path; break;
+    default: return VICREG_ERR_INVALID_ARGUMENT;
+    }
+    return VICREG_OK;
+}
+
+VICREG_API int vicreg_ctx_get_term(const vicreg_ctx *ctx, int term, double *value)
+{
+    if (!ctx || !value)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    const struct vicreg_terms *t = &ctx->terms;
+    double v;
+    switch (term) {
+    case VICREG_TERM_LOSS: v = t->loss; break;
+    case VICREG_TERM_INVARIANCE: v = t->invariance; break;
+    case VICREG_TERM_VARIANCE_A: v = t->variance[0]; break;
+    case VICREG_TERM_VARIANCE_B: v = t->variance[1]; break;
+    case VICREG_TERM_COVARIANCE_A: v = t->covariance[0]; break;
+    case VICREG_TERM_COVARIANCE_B: v = t->covariance[1]; break;
+    case VICREG_TERM_MEAN_STD_A: v = t->mean_std[0]; break;
+    case VICREG_TERM_MEAN_STD_B: v = t->mean_std[1]; break;
+    case VICREG_TERM_MIN_STD_A: v = t->min_std[0]; break;
+    case VICREG_TERM_MIN_STD_B: v = t->min_std[1]; break;
+    case VICREG_TERM_COLLAPSED_FRACTION_A: v = t->collapsed_fraction[0]; break;
+    case VICREG_TERM_COLLAPSED_FRACTION_B: v = t->collapsed_fraction[1]; break;
+    case VICREG_TERM_EFFECTIVE_RANK_A: v = t->effective_rank[0]; break;
+    case VICREG_TERM_EFFECTIVE_RANK_B: v = t->effective_rank[1]; break;
+    case VICREG_TERM_PATH_USED: v = t->path_used; break;
+    default: return VICREG_ERR_INVALID_ARGUMENT;
+    }
+    if (!ctx->has_terms)
+        return VICREG_ERR_NO_RESULT;
+    *value = v;
+    return VICREG_OK;
+}
+
+int vicreg_path_for(int path_param, size_t n, size_t d)
+{
+    if (path_param != VICREG_PATH_AUTO)
+        return path_param;
+    return n < d ? VICREG_PATH_GRAM : VICREG_PATH_COVARIANCE;
+}
+
+int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes)
+{
+    if (bytes <= ctx->scratch_bytes)
+        return VICREG_OK;
+    void *fresh = vicreg_alloc_aligned(bytes);
+    if (!fresh)
+        return VICREG_ERR_NO_MEMORY;
+    vicreg_free(ctx->scratch);
+    ctx->scratch = fresh;
+    ctx->scratch_bytes = bytes;
+    return VICREG_OK;
+}

@@ -1,0 +1,66 @@
+/*
+ * context.h - the private layout of a vicreg_ctx and the helpers that the
+ * source files share. Never installed.
+ */
+#ifndef VICREG_CONTEXT_H
+#define VICREG_CONTEXT_H
+
+#include <stddef.h>
+
+#include "vicreg.h"
+
+/* The parameters, held as the types the computation uses. */
+struct vicreg_params {
+    double lambda; /* invariance coefficient */
+    double mu;     /* variance coefficient */
+    double nu;     /* covariance coefficient */
+    double gamma;  /* target standard deviation */
+    double eps;    /* added to each variance before the square root */
+    int convention;
+    int path;
+};
+
+/* Everything a loss call reports, kept for vicreg_ctx_get_term(). */
+struct vicreg_terms {
+    double loss;
+    double invariance;
+    double variance[2];    /* v(Za), v(Zb) */
+    double covariance[2];  /* c(Za), c(Zb) */
+    double mean_std[2];
+    double min_std[2];
+    double collapsed_fraction[2];
+    double effective_rank[2];
+    int path_used;
+};
+
+struct vicreg_ctx {
+    struct vicreg_params params;
+    struct vicreg_terms terms;
+    int has_terms;        /* a loss call has succeeded */
+    void *scratch;        /* 64-byte aligned, scratch_bytes long */
+    size_t scratch_bytes;
+};
+
+/* The path a call of shape (n, d) takes under the given path parameter. */
+int vicreg_path_for(int path_param, size_t n, size_t d);
+
+/* Makes ctx->scratch at least `bytes` long. Returns VICREG_OK or
+ * VICREG_ERR_NO_MEMORY, in which case the old scratch is kept. */
+int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes);
+
+/* All allocation goes through these two. */
+void *vicreg_alloc_aligned(size_t bytes);
+void vicreg_free(void *p);
+
+/* The loss computation of each precision (loss_f32.c, loss_f64.c), called
+ * by api.c once every argument has been checked. */
+int vicreg_loss_run_f32(vicreg_ctx *ctx, size_t n, size_t d,
+                        const float *za, size_t lda, const float *zb, size_t ldb,
+                        double *loss, float *grad_a, size_t ldga,
+                        float *grad_b, size_t ldgb);
+int vicreg_loss_run_f64(vicreg_ctx *ctx, size_t n, size_t d,
+                        const double *za, size_t lda, const double *zb, size_t ldb,
+                        double *loss, double *grad_a, size_t ldga,
+                        double *grad_b, size_t ldgb);
+
+#endif
