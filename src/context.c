@@ -11,15 +11,18 @@
 #include "context.h"
 #include "layout.h"
 
-/* Allocation goes through these two so that a test build can make any of
- * them fail (see tests/test-memory.c); the library itself has no switch. */
+/* Allocation goes through these two so that a build for the tests
+ * (VICREG_TEST_HOOKS, see tests/test-memory.c) can count allocations and
+ * make any of them fail. The installed library has no such switch. */
 #ifdef VICREG_TEST_HOOKS
-int vicreg_test_fail_alloc_after = -1; /* -1: never fail */
+_Atomic long vicreg_test_alloc_count = 0;
+_Atomic long vicreg_test_fail_alloc_after = -1; /* -1: never fail */
 #endif
 
 void *vicreg_alloc_aligned(size_t bytes)
 {
 #ifdef VICREG_TEST_HOOKS
+    vicreg_test_alloc_count++;
     if (vicreg_test_fail_alloc_after == 0)
         return NULL;
     if (vicreg_test_fail_alloc_after > 0)

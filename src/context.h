@@ -48,6 +48,14 @@ int vicreg_path_for(int path_param, size_t n, size_t d);
  * VICREG_ERR_NO_MEMORY, in which case the old scratch is kept. */
 int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes);
 
+#ifdef VICREG_TEST_HOOKS
+/* Only in the build for tests/test-memory.c: every call of
+ * vicreg_alloc_aligned() is counted, and when fail_alloc_after reaches 0
+ * it returns NULL (it counts down on each call; -1 never fails). */
+extern _Atomic long vicreg_test_alloc_count;
+extern _Atomic long vicreg_test_fail_alloc_after;
+#endif
+
 /* All allocation goes through these two. */
 void *vicreg_alloc_aligned(size_t bytes);
 void vicreg_free(void *p);

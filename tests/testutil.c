@@ -1,0 +1,53 @@
+/*
+ * testutil.c - see testutil.h.
+ */
+#include <float.h>
+#include <math.h>
+
+#include "testutil.h"
+
+void tu_make_batches(uint64_t seed, size_t n, size_t d, size_t ld, double *za, double *zb)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            double scale = 0.2 + 1.8 * (double)((j * 7919u) % 97u) / 96.0;
+            double base = tu_uniform(&s) * scale * 1.7320508;
+            /* Mix in the previous column to correlate neighbours. */
+            if (j > 0)
+                base += 0.5 * za[i * ld + j - 1];
+            za[i * ld + j] = (float)base;
+        }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            zb[i * ld + j] = (float)(za[i * ld + j] + 0.3 * tu_uniform(&s));
+}
+
+double tu_rel_err(size_t n, size_t d, const double *x, size_t ldx, const double *y, size_t ldy)
+{
+    double err = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            err = fmax(err, fabs(x[i * ldx + j] - y[i * ldy + j]));
+            scale = fmax(scale, fabs(y[i * ldy + j]));
+        }
+    return err / fmax(scale, DBL_MIN);
+}
+
+double tu_rel(double x, double y)
+{
+    return fabs(x - y) / fmax(fabs(y), DBL_MIN);
+}
+
+void tu_set_params(vicreg_ctx *ctx, const struct ref_params *p)
+{
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_INVARIANCE_COEFF, p->lambda), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_VARIANCE_COEFF, p->mu), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_COVARIANCE_COEFF, p->nu), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_STD_TARGET, p->gamma), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_EPSILON, p->eps), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_CONVENTION,
+                                          p->paper ? VICREG_CONVENTION_PAPER
+                                                   : VICREG_CONVENTION_REFERENCE),
+                     VICREG_OK);
+}
