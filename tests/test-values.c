@@ -1,7 +1,372 @@
-/* test-values.c - placeholder until the suite is written. */
+/*
+ * test-values.c - loss, terms, diagnostics and gradients against the
+ * plain-loop double reference (reference.c), over a sweep of shapes, both
+ * conventions, both paths and both precisions; and the edge cases.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "testutil.h"
+
+/* f64 agrees with the double reference to rounding; f32 differs by the
+ * float rounding of the centred copy and of the BLAS products, measured
+ * relative to the largest entry. */
+#define TOL_F64 1e-11
+#define TOL_F32 5e-5
+
+struct shape {
+    size_t n, d;
+};
+
+static const struct shape shapes[] = {
+    { 2, 1 }, { 2, 3 }, { 3, 2 }, { 5, 5 }, { 7, 13 }, { 13, 7 },
+    { 32, 16 }, { 16, 32 }, { 64, 48 }, { 40, 90 },
+};
+#define N_SHAPES (sizeof shapes / sizeof shapes[0])
+
+static const int terms[] = {
+    VICREG_TERM_LOSS, VICREG_TERM_INVARIANCE, VICREG_TERM_VARIANCE_A, VICREG_TERM_VARIANCE_B,
+    VICREG_TERM_COVARIANCE_A, VICREG_TERM_COVARIANCE_B, VICREG_TERM_MEAN_STD_A,
+    VICREG_TERM_MEAN_STD_B, VICREG_TERM_MIN_STD_A, VICREG_TERM_MIN_STD_B,
+    VICREG_TERM_COLLAPSED_FRACTION_A, VICREG_TERM_COLLAPSED_FRACTION_B,
+    VICREG_TERM_EFFECTIVE_RANK_A, VICREG_TERM_EFFECTIVE_RANK_B,
+};
+#define N_TERMS (sizeof terms / sizeof terms[0])
+
+static double ref_term(const struct ref_result *r, int term)
+{
+    switch (term) {
+    case VICREG_TERM_LOSS: return r->loss;
+    case VICREG_TERM_INVARIANCE: return r->invariance;
+    case VICREG_TERM_VARIANCE_A: return r->variance[0];
+    case VICREG_TERM_VARIANCE_B: return r->variance[1];
+    case VICREG_TERM_COVARIANCE_A: return r->covariance[0];
+    case VICREG_TERM_COVARIANCE_B: return r->covariance[1];
+    case VICREG_TERM_MEAN_STD_A: return r->mean_std[0];
+    case VICREG_TERM_MEAN_STD_B: return r->mean_std[1];
+    case VICREG_TERM_MIN_STD_A: return r->min_std[0];
+    case VICREG_TERM_MIN_STD_B: return r->min_std[1];
+    case VICREG_TERM_COLLAPSED_FRACTION_A: return r->collapsed_fraction[0];
+    case VICREG_TERM_COLLAPSED_FRACTION_B: return r->collapsed_fraction[1];
+    case VICREG_TERM_EFFECTIVE_RANK_A: return r->effective_rank[0];
+    case VICREG_TERM_EFFECTIVE_RANK_B: return r->effective_rank[1];
+    default: ck_abort_msg("unknown term %d", term); return 0.0;
+    }
+}
+
+/* The library's result for one call, always widened to double. */
+struct lib_result {
+    double terms[N_TERMS];
+    double *ga, *gb; /* n x d, packed */
+};
+
+/* Runs the library on za, zb (packed doubles) in the given precision,
+ * through arrays with leading dimension ld (>= d), and returns the terms
+ * and the gradients widened to double. */
+static void run_lib(vicreg_ctx *ctx, int f32, size_t n, size_t d, size_t ld,
+                    const double *za, const double *zb, struct lib_result *out)
+{
+    size_t count = n * ld;
+    double loss = NAN;
+    out->ga = calloc(n * d, sizeof(double));
+    out->gb = calloc(n * d, sizeof(double));
+    if (f32) {
+        float *a = calloc(count, sizeof(float)), *b = calloc(count, sizeof(float));
+        float *ga = calloc(count, sizeof(float)), *gb = calloc(count, sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++) {
+                a[i * ld + j] = (float)za[i * d + j];
+                b[i * ld + j] = (float)zb[i * d + j];
+            }
+        ck_assert_int_eq(vicreg_loss_f32(ctx, n, d, a, ld, b, ld, &loss, ga, ld, gb, ld), VICREG_OK);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++) {
+                out->ga[i * d + j] = ga[i * ld + j];
+                out->gb[i * d + j] = gb[i * ld + j];
+            }
+        free(a), free(b), free(ga), free(gb);
+    } else {
+        double *a = calloc(count, sizeof(double)), *b = calloc(count, sizeof(double));
+        double *ga = calloc(count, sizeof(double)), *gb = calloc(count, sizeof(double));
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++) {
+                a[i * ld + j] = za[i * d + j];
+                b[i * ld + j] = zb[i * d + j];
+            }
+        ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, a, ld, b, ld, &loss, ga, ld, gb, ld), VICREG_OK);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++) {
+                out->ga[i * d + j] = ga[i * ld + j];
+                out->gb[i * d + j] = gb[i * ld + j];
+            }
+        free(a), free(b), free(ga), free(gb);
+    }
+    for (size_t t = 0; t < N_TERMS; t++)
+        ck_assert_int_eq(vicreg_ctx_get_term(ctx, terms[t], &out->terms[t]), VICREG_OK);
+    ck_assert(out->terms[0] == loss);
+}
+
+static void lib_result_free(struct lib_result *r)
+{
+    free(r->ga);
+    free(r->gb);
+}
+
+/* Compares one library run with the reference; the term tolerance is
+ * relative to the loss scale for terms that can be (near) zero. */
+static void compare(const struct ref_result *ref, const double *rga, const double *rgb,
+                    const struct lib_result *lib, size_t n, size_t d, double tol,
+                    const char *what)
+{
+    for (size_t t = 0; t < N_TERMS; t++) {
+        double want = ref_term(ref, terms[t]), got = lib->terms[t];
+        double scale = fmax(fabs(want), terms[t] == VICREG_TERM_COVARIANCE_A ||
+                                                terms[t] == VICREG_TERM_COVARIANCE_B
+                                            ? 1e-3 * fabs(ref->loss)
+                                            : 0.0);
+        double err = fabs(got - want) / fmax(scale, DBL_MIN);
+        if (want == 0.0)
+            err = fabs(got);
+        ck_assert_msg(err <= tol, "%s: term %d got %.17g want %.17g (err %.3g)", what, terms[t],
+                      got, want, err);
+    }
+    double ea = tu_rel_err(n, d, lib->ga, d, rga, d), eb = tu_rel_err(n, d, lib->gb, d, rgb, d);
+    ck_assert_msg(ea <= tol && eb <= tol, "%s: gradient errors %.3g %.3g", what, ea, eb);
+}
+
+static void check_case(size_t n, size_t d, uint64_t seed, const struct ref_params *p)
+{
+    double *za = malloc(n * d * sizeof(double)), *zb = malloc(n * d * sizeof(double));
+    double *rga = malloc(n * d * sizeof(double)), *rgb = malloc(n * d * sizeof(double));
+    struct ref_result ref;
+    tu_make_batches(seed, n, d, d, za, zb);
+    ref_vicreg(p, n, d, za, zb, &ref, rga, rgb);
+    for (int path = VICREG_PATH_AUTO; path <= VICREG_PATH_GRAM; path++)
+        for (int f32 = 0; f32 <= 1; f32++)
+            for (size_t pad = 0; pad <= 3; pad += 3) {
+                vicreg_ctx *ctx;
+                struct lib_result lib;
+                char what[128];
+                ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+                tu_set_params(ctx, p);
+                ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, path), VICREG_OK);
+                run_lib(ctx, f32, n, d, d + pad, za, zb, &lib);
+                snprintf(what, sizeof what, "n=%zu d=%zu paper=%d path=%d f32=%d ld=d+%zu", n, d,
+                         p->paper, path, f32, pad);
+                compare(&ref, rga, rgb, &lib, n, d, f32 ? TOL_F32 : TOL_F64, what);
+                lib_result_free(&lib);
+                vicreg_ctx_destroy(ctx);
+            }
+    free(za), free(zb), free(rga), free(rgb);
+}
+
+START_TEST(test_sweep_default)
+{
+    struct ref_params p = ref_default_params();
+    p.paper = _i;
+    for (size_t s = 0; s < N_SHAPES; s++)
+        check_case(shapes[s].n, shapes[s].d, 100 + s, &p);
+}
+END_TEST
+
+START_TEST(test_sweep_coefficients)
+{
+    struct ref_params p = { 10.0, 5.0, 3.0, 0.8, 1e-3, _i };
+    for (size_t s = 0; s < N_SHAPES; s++)
+        check_case(shapes[s].n, shapes[s].d, 200 + s, &p);
+}
+END_TEST
+
+/* Runs the library in f64 on packed arrays, with both gradients. */
+static double lib_f64(vicreg_ctx *ctx, size_t n, size_t d, const double *za, const double *zb,
+                      double *ga, double *gb)
+{
+    double loss;
+    ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, za, d, zb, d, &loss, ga, d, gb, d), VICREG_OK);
+    return loss;
+}
+
+static double term(const vicreg_ctx *ctx, int key)
+{
+    double v;
+    ck_assert_int_eq(vicreg_ctx_get_term(ctx, key, &v), VICREG_OK);
+    return v;
+}
+
+/* Constant columns: std = sqrt(eps), the hinge is active there, and the
+ * variance gradient of a constant column is zero (Zc is zero). */
+START_TEST(test_constant_columns)
+{
+    const size_t n = 12, d = 6;
+    double za[12 * 6], zb[12 * 6], ga[12 * 6], gb[12 * 6], rga[12 * 6], rgb[12 * 6];
+    struct ref_result ref;
+    struct ref_params p = ref_default_params();
+    vicreg_ctx *ctx;
+    tu_make_batches(7, n, d, d, za, zb);
+    for (size_t i = 0; i < n; i++) {
+        za[i * d + 2] = 3.5;
+        zb[i * d + 2] = -1.25;
+        zb[i * d + 4] = 0.0;
+    }
+    ref_vicreg(&p, n, d, za, zb, &ref, rga, rgb);
+    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    double loss = lib_f64(ctx, n, d, za, zb, ga, gb);
+    ck_assert(tu_rel(loss, ref.loss) < TOL_F64);
+    ck_assert(tu_rel(term(ctx, VICREG_TERM_MIN_STD_A), sqrt(1e-4)) < 1e-15);
+    ck_assert(tu_rel(term(ctx, VICREG_TERM_MIN_STD_B), sqrt(1e-4)) < 1e-15);
+    ck_assert(term(ctx, VICREG_TERM_COLLAPSED_FRACTION_A) >= 1.0 / 6.0);
+    ck_assert(tu_rel_err(n, d, ga, d, rga, d) < TOL_F64);
+    ck_assert(tu_rel_err(n, d, gb, d, rgb, d) < TOL_F64);
+    vicreg_ctx_destroy(ctx);
+}
+END_TEST
+
+/* All columns above gamma: the variance term and its gradient vanish. */
+START_TEST(test_all_above_gamma)
+{
+    const size_t n = 16, d = 5;
+    double za[16 * 5], zb[16 * 5], ga[16 * 5], gb[16 * 5], rga[16 * 5], rgb[16 * 5];
+    struct ref_result ref;
+    struct ref_params p = ref_default_params();
+    vicreg_ctx *ctx;
+    tu_make_batches(9, n, d, d, za, zb);
+    for (size_t i = 0; i < n * d; i++) {
+        za[i] *= 10.0;
+        zb[i] *= 10.0;
+    }
+    ref_vicreg(&p, n, d, za, zb, &ref, rga, rgb);
+    ck_assert(ref.variance[0] == 0.0 && ref.variance[1] == 0.0);
+    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    lib_f64(ctx, n, d, za, zb, ga, gb);
+    ck_assert(term(ctx, VICREG_TERM_VARIANCE_A) == 0.0);
+    ck_assert(term(ctx, VICREG_TERM_VARIANCE_B) == 0.0);
+    ck_assert(term(ctx, VICREG_TERM_COLLAPSED_FRACTION_A) == 0.0);
+    ck_assert(term(ctx, VICREG_TERM_MIN_STD_A) > 1.0);
+    ck_assert(tu_rel_err(n, d, ga, d, rga, d) < TOL_F64);
+    /* With mu = 0 the gradient is the same: the hinge contributed nothing. */
+    double ga0[16 * 5], gb0[16 * 5];
+    ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_VARIANCE_COEFF, 0.0), VICREG_OK);
+    lib_f64(ctx, n, d, za, zb, ga0, gb0);
+    ck_assert(memcmp(ga, ga0, sizeof ga) == 0 && memcmp(gb, gb0, sizeof gb) == 0);
+    vicreg_ctx_destroy(ctx);
+}
+END_TEST
+
+/* A column offset of 1e4 on a spread of 1: centring first keeps the
+ * covariance as accurate as without the offset, even in float. */
+START_TEST(test_large_offset)
+{
+    const size_t n = 64, d = 24;
+    double *za = malloc(n * d * sizeof(double)), *zb = malloc(n * d * sizeof(double));
+    double *off_a = malloc(n * d * sizeof(double)), *off_b = malloc(n * d * sizeof(double));
+    tu_make_batches(11, n, d, d, za, zb);
+    for (size_t i = 0; i < n * d; i++) {
+        /* Rounded through float, so that the reference sees exactly the
+         * values the f32 call gets. */
+        off_a[i] = (double)(float)(za[i] + 1e4);
+        off_b[i] = (double)(float)(zb[i] + 1e4);
+    }
+    for (int f32 = 0; f32 <= 1; f32++) {
+        struct ref_result ref;
+        struct ref_params p = ref_default_params();
+        double *rga = malloc(n * d * sizeof(double)), *rgb = malloc(n * d * sizeof(double));
+        ref_vicreg(&p, n, d, off_a, off_b, &ref, rga, rgb);
+        for (int path = VICREG_PATH_COVARIANCE; path <= VICREG_PATH_GRAM; path++) {
+            vicreg_ctx *ctx;
+            struct lib_result lib;
+            ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+            ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, path), VICREG_OK);
+            run_lib(ctx, f32, n, d, d, off_a, off_b, &lib);
+            compare(&ref, rga, rgb, &lib, n, d, f32 ? TOL_F32 : TOL_F64, "offset 1e4");
+            lib_result_free(&lib);
+            vicreg_ctx_destroy(ctx);
+        }
+        free(rga), free(rgb);
+    }
+    free(za), free(zb), free(off_a), free(off_b);
+}
+END_TEST
+
+/* Za == Zb: the invariance term is exactly zero and, the two branches
+ * being the same batch, so are their gradients, bit for bit. */
+START_TEST(test_identical_branches)
+{
+    const size_t n = 20, d = 30;
+    double za[20 * 30], zb[20 * 30], ga[20 * 30], gb[20 * 30];
+    vicreg_ctx *ctx;
+    tu_make_batches(13, n, d, d, za, zb);
+    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    lib_f64(ctx, n, d, za, za, ga, gb);
+    ck_assert(term(ctx, VICREG_TERM_INVARIANCE) == 0.0);
+    ck_assert(term(ctx, VICREG_TERM_VARIANCE_A) == term(ctx, VICREG_TERM_VARIANCE_B));
+    ck_assert(term(ctx, VICREG_TERM_COVARIANCE_A) == term(ctx, VICREG_TERM_COVARIANCE_B));
+    ck_assert(memcmp(ga, gb, sizeof ga) == 0);
+    vicreg_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Same input, same result, bit for bit, on repeated calls and on a fresh
+ * context; a gradient asked for one branch alone equals the one computed
+ * with both; no gradient at all gives the same loss. */
+START_TEST(test_repeatable_and_partial)
+{
+    const size_t n = 33, d = 47;
+    double za[33 * 47], zb[33 * 47], ga[33 * 47], gb[33 * 47], ga2[33 * 47], gb2[33 * 47];
+    vicreg_ctx *ctx, *fresh;
+    tu_make_batches(17, n, d, d, za, zb);
+    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+    double l1 = lib_f64(ctx, n, d, za, zb, ga, gb);
+    double l2 = lib_f64(ctx, n, d, za, zb, ga2, gb2);
+    ck_assert(l1 == l2 && memcmp(ga, ga2, sizeof ga) == 0 && memcmp(gb, gb2, sizeof gb) == 0);
+    double l3 = lib_f64(fresh, n, d, za, zb, ga2, gb2);
+    ck_assert(l1 == l3 && memcmp(ga, ga2, sizeof ga) == 0 && memcmp(gb, gb2, sizeof gb) == 0);
+    double l4;
+    memset(ga2, 0, sizeof ga2);
+    ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, za, d, zb, d, &l4, ga2, d, NULL, 0), VICREG_OK);
+    ck_assert(l4 == l1 && memcmp(ga, ga2, sizeof ga) == 0);
+    ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, za, d, zb, d, &l4, NULL, 0, gb2, d), VICREG_OK);
+    ck_assert(l4 == l1 && memcmp(gb, gb2, sizeof gb) == 0);
+    ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, za, d, zb, d, &l4, NULL, 0, NULL, 0), VICREG_OK);
+    ck_assert(l4 == l1);
+    vicreg_ctx_destroy(ctx);
+    vicreg_ctx_destroy(fresh);
+}
+END_TEST
+
+/* The automatic path takes the Gram matrix when n < d, else the covariance. */
+START_TEST(test_auto_path)
+{
+    double za[8 * 9], zb[8 * 9];
+    vicreg_ctx *ctx;
+    tu_make_batches(19, 8, 9, 9, za, zb);
+    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    ck_assert_int_eq(vicreg_loss_f64(ctx, 8, 9, za, 9, zb, 9, NULL, NULL, 0, NULL, 0), VICREG_OK);
+    ck_assert(term(ctx, VICREG_TERM_PATH_USED) == VICREG_PATH_GRAM);
+    ck_assert_int_eq(vicreg_loss_f64(ctx, 8, 8, za, 9, zb, 9, NULL, NULL, 0, NULL, 0), VICREG_OK);
+    ck_assert(term(ctx, VICREG_TERM_PATH_USED) == VICREG_PATH_COVARIANCE);
+    vicreg_ctx_destroy(ctx);
+}
+END_TEST
 
 Suite *values_suite(void)
 {
-    return suite_create("values");
+    Suite *s = suite_create("values");
+    TCase *tc = tcase_create("reference");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_sweep_default, 0, 2);
+    tcase_add_loop_test(tc, test_sweep_coefficients, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("edges");
+    tcase_add_test(tc, test_constant_columns);
+    tcase_add_test(tc, test_all_above_gamma);
+    tcase_add_test(tc, test_large_offset);
+    tcase_add_test(tc, test_identical_branches);
+    tcase_add_test(tc, test_repeatable_and_partial);
+    tcase_add_test(tc, test_auto_path);
+    suite_add_tcase(s, tc);
+    return s;
 }
