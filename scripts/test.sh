@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, then
+# builds and tests with gcc (-Dwerror=true), with clang (-Dwerror=true),
+# and once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+vicreg_install_deps
+
+run_suite() {
+    local dir=$1
+    shift
+    echo "== $dir: $*"
+    rm -rf "$dir"
+    meson setup "$dir" -Dwerror=true "$@" >/dev/null
+    ninja -C "$dir"
+    meson test -C "$dir" --print-errorlogs
+}
+
+CC=gcc CXX=g++ run_suite build-ci-gcc
+CC=clang CXX=clang++ run_suite build-ci-clang
+# The sanitizers halt at the first report; leak checking stays on.
+ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    CC=gcc CXX=g++ run_suite build-ci-asan -Dbuildtype=debugoptimized \
+    -Db_sanitize=address,undefined -Db_lundef=false
+echo "all test builds passed"
