@@ -52,8 +52,13 @@ File format (one file per case, tests/vectors/<name>.vec, ASCII)
       zb      then n*d numbers
       grad_a  then n*d numbers (dL/dZa)
       grad_b  then n*d numbers (dL/dZb)
-  * every number is Python's repr() of a float64, which strtod() reads back
-    to the identical double.
+  * the metadata values and the gradients are float64 numbers printed with
+    Python's repr(), which strtod() reads back to the identical double;
+  * the inputs za and zb are float32 numbers printed with the shortest decimal
+    that identifies the float32 (numpy's str()). Read them with strtod() and
+    round the result to float: (double)(float)strtod(s) is exactly the input
+    (the script checks this for every entry). The f64 reference values were
+    computed from exactly these float32 values.
 """
 
 import os
@@ -232,10 +237,17 @@ def fmt(x):
     return repr(float(x))
 
 
-def write_matrix(f, label, m):
+def fmt_f32(x):
+    s = str(np.float32(x))
+    # What the C loader does: strtod, then round to float, then widen.
+    assert float(np.float32(float(s))) == x, (x, s)
+    return s
+
+
+def write_matrix(f, label, m, fmt_entry=fmt):
     f.write(label + "\n")
     for row in m:
-        f.write(" ".join(fmt(v) for v in row) + "\n")
+        f.write(" ".join(fmt_entry(v) for v in row) + "\n")
 
 
 def run_case(c):
@@ -293,8 +305,8 @@ def main():
             f.write("vicreg-vector-v1\n")
             f.write(" ".join("%s=%s" % kv for kv in meta) + "\n")
             f.write(" ".join("%s=%s" % kv for kv in vals) + "\n")
-            write_matrix(f, "za", c["za"])
-            write_matrix(f, "zb", c["zb"])
+            write_matrix(f, "za", c["za"], fmt_f32)
+            write_matrix(f, "zb", c["zb"], fmt_f32)
             write_matrix(f, "grad_a", ga)
             write_matrix(f, "grad_b", gb)
         total += os.path.getsize(path)

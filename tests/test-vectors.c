@@ -1,7 +1,737 @@
-/* test-vectors.c - placeholder until the suite is written. */
+/*
+ * test-vectors.c - the library against values computed by an independent
+ * implementation: PyTorch autograd in float64 (scripts/gen_torch_vectors.py,
+ * files in tests/vectors/, format described at the top of that script).
+ *
+ * Every vector file is run through vicreg_loss_f64 and vicreg_loss_f32 (the
+ * inputs are float32 numbers, so both entry points see exactly the inputs
+ * torch saw), on both covariance paths, with packed arrays and with leading
+ * dimensions larger than d. The largest errors are printed to the test log.
+ *
+ * Tolerances
+ * ----------
+ * f64: 1e-10. Every quantity is a sum of at most a few thousand products of
+ *   well-scaled numbers; its rounding error is a small multiple of
+ *   n * d * 2^-53 ~ 1e-13 relative, so 1e-10 leaves three orders of margin
+ *   while still catching any formula slip (a wrong 1/n versus 1/(n-1), a
+ *   missing factor 2, a wrong weight) by many orders.
+ * f32: 1e-4 against the same f64 values. The centred copies, the BLAS
+ *   products and the returned gradients are float (2^-24 ~ 6e-8 per
+ *   operation, times a dot-product length of at most 40), so errors of
+ *   1e-6 are expected; 1e-4 still catches any formula slip.
+ * Loss and terms use the relative error |got - want| / |want|. Gradients use
+ * the normwise relative error of tu_rel_err (largest entry error over the
+ * largest reference entry), each gradient on its own.
+ * A term whose reference value is exactly 0 (the variance terms when every
+ * std is above gamma; the covariance terms when d = 1) has no relative
+ * error; there the error is |got| / scale with the term's natural scale, and
+ * the same tolerance:
+ *   variance v(Z):   scale gamma. Each summand max(0, gamma - s_j) is a
+ *     difference of numbers of size gamma, so a rounding error in s_j shows
+ *     up in absolute units of gamma. (The generator keeps every s_j at least
+ *     1e-3 gamma away from gamma, so a correct implementation returns 0
+ *     exactly and the tolerance is only a formality.)
+ *   covariance c(Z): scale (sum_j Var_j)^2 / d, an upper bound of
+ *     ||C||_F^2 / d. The Gram path computes c as ||K||_F^2 / (d (n-1)^2)
+ *     minus the diagonal part, so its rounding error is relative to that
+ *     total, not to the off-diagonal part.
+ *   invariance and loss: never 0 in these vectors; scale = the mean square
+ *     entry of Za and Zb, and the coefficient-weighted sum of the scales.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "testutil.h"
+
+#ifndef VICREG_VECTORS_DIR
+#error "VICREG_VECTORS_DIR must name the directory of the vector files"
+#endif
+
+#define TOL_F64 1e-10
+#define TOL_F32 1e-4
+
+/* The six values every file carries, in VICREG_TERM_* order (0..5). */
+#define N_VTERMS 6
+static const char *const term_keys[N_VTERMS] = {
+    "loss", "invariance", "variance_a", "variance_b", "covariance_a", "covariance_b",
+};
+
+struct vcase {
+    char file[256];
+    char name[128];
+    size_t n, d;
+    struct ref_params p;
+    double terms[N_VTERMS];      /* VICREG_TERM_LOSS .. VICREG_TERM_COVARIANCE_B */
+    double zero_scale[N_VTERMS]; /* the scale of a term whose reference is 0 */
+    double *za, *zb, *ga, *gb;   /* n x d, packed */
+};
+
+struct vset {
+    struct vcase *cases;
+    size_t count;
+};
+
+/* ------------------------------------------------------------------------
+ * Loader
+ * ------------------------------------------------------------------------ */
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (cap - len < 4097) {
+            size_t ncap = cap ? 2 * cap : 65536;
+            char *nbuf = realloc(buf, ncap);
+            if (nbuf == NULL) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        snprintf(err, errlen, "read error");
+        return NULL;
+    }
+    buf[len] = '\0';
+    /* Blank out the comment lines. */
+    for (char *line = buf; *line != '\0';) {
+        char *end = strchr(line, '\n');
+        if (*line == '#')
+            memset(line, ' ', end ? (size_t)(end - line) : strlen(line));
+        if (end == NULL)
+            break;
+        line = end + 1;
+    }
+    return buf;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || v == 0 || v > 100000)
+        return 0;
+    *out = (size_t)v;
+    return 1;
+}
+
+/* Checks the label token tok (NULL: read it) and then reads n*d numbers
+ * into m; f32 rounds each entry to float (the inputs are float32 numbers
+ * printed as shortest decimals). */
+static int parse_matrix(char **save, char *tok, const char *label, size_t count, double *m,
+                        int f32, char *err, size_t errlen)
+{
+    if (tok == NULL)
+        tok = strtok_r(NULL, " \t\r\n", save);
+    if (tok == NULL || strcmp(tok, label) != 0) {
+        snprintf(err, errlen, "expected '%s', found '%s'", label, tok ? tok : "end of file");
+        return 0;
+    }
+    for (size_t k = 0; k < count; k++) {
+        double v;
+        tok = strtok_r(NULL, " \t\r\n", save);
+        if (tok == NULL || !parse_double(tok, &v)) {
+            snprintf(err, errlen, "%s: entry %zu: bad number '%s'", label, k,
+                     tok ? tok : "end of file");
+            return 0;
+        }
+        m[k] = f32 ? (double)(float)v : v;
+    }
+    return 1;
+}
+
+/* The scales of section "Tolerances" above, from the inputs. */
+static void set_zero_scales(struct vcase *c)
+{
+    const size_t n = c->n, d = c->d;
+    const double *z[2] = { c->za, c->zb };
+    double sum_var[2] = { 0.0, 0.0 }, sq = 0.0;
+    for (int b = 0; b < 2; b++)
+        for (size_t j = 0; j < d; j++) {
+            double mean = 0.0, v = 0.0;
+            for (size_t i = 0; i < n; i++)
+                mean += z[b][i * d + j];
+            mean /= (double)n;
+            for (size_t i = 0; i < n; i++)
+                v += (z[b][i * d + j] - mean) * (z[b][i * d + j] - mean);
+            sum_var[b] += v / (double)(n - 1);
+        }
+    for (size_t k = 0; k < n * d; k++)
+        sq += c->za[k] * c->za[k] + c->zb[k] * c->zb[k];
+    c->zero_scale[VICREG_TERM_INVARIANCE] = sq / (double)(n * d) * (c->p.paper ? (double)d : 1.0);
+    c->zero_scale[VICREG_TERM_VARIANCE_A] = c->p.gamma;
+    c->zero_scale[VICREG_TERM_VARIANCE_B] = c->p.gamma;
+    c->zero_scale[VICREG_TERM_COVARIANCE_A] = sum_var[0] * sum_var[0] / (double)d;
+    c->zero_scale[VICREG_TERM_COVARIANCE_B] = sum_var[1] * sum_var[1] / (double)d;
+    c->zero_scale[VICREG_TERM_LOSS] =
+        c->p.lambda * c->zero_scale[VICREG_TERM_INVARIANCE] + 2.0 * c->p.mu * c->p.gamma +
+        c->p.nu * (c->zero_scale[VICREG_TERM_COVARIANCE_A] +
+                   c->zero_scale[VICREG_TERM_COVARIANCE_B]);
+}
+
+static void vcase_free(struct vcase *c)
+{
+    free(c->za);
+    free(c->zb);
+    free(c->ga);
+    free(c->gb);
+    c->za = c->zb = c->ga = c->gb = NULL;
+}
+
+/* Loads one file; returns 1, or 0 with a message in err. */
+static int load_case(const char *dir, const char *fname, struct vcase *c, char *err,
+                     size_t errlen)
+{
+    enum { K_NAME, K_N, K_D, K_CONV, K_LAMBDA, K_MU, K_NU, K_GAMMA, K_EPS, K_SEED, N_META };
+    static const char *const meta_keys[N_META] = {
+        "name", "n", "d", "convention", "lambda", "mu", "nu", "gamma", "eps", "seed",
+    };
+    char path[1024], *save = NULL, *tok;
+    unsigned seen = 0, seen_terms = 0;
+    int ok = 0;
+
+    memset(c, 0, sizeof *c);
+    snprintf(c->file, sizeof c->file, "%s", fname);
+    snprintf(path, sizeof path, "%s/%s", dir, fname);
+    char *buf = read_file(path, err, errlen);
+    if (buf == NULL)
+        return 0;
+    tok = strtok_r(buf, " \t\r\n", &save);
+    if (tok == NULL || strcmp(tok, "vicreg-vector-v1") != 0) {
+        snprintf(err, errlen, "not a vicreg-vector-v1 file");
+        goto out;
+    }
+    /* key=value tokens up to the "za" label. */
+    for (;;) {
+        tok = strtok_r(NULL, " \t\r\n", &save);
+        if (tok == NULL) {
+            snprintf(err, errlen, "no data");
+            goto out;
+        }
+        char *eq = strchr(tok, '=');
+        if (eq == NULL)
+            break; /* the first label; parse_matrix checks it */
+        *eq = '\0';
+        const char *key = tok, *val = eq + 1;
+        int handled = 0;
+        for (int k = 0; k < N_META && !handled; k++) {
+            if (strcmp(key, meta_keys[k]) != 0)
+                continue;
+            handled = 1;
+            if (seen & (1u << k)) {
+                snprintf(err, errlen, "duplicate key %s", key);
+                goto out;
+            }
+            seen |= 1u << k;
+            int good = 1;
+            switch (k) {
+            case K_NAME: snprintf(c->name, sizeof c->name, "%s", val); break;
+            case K_N: good = parse_size(val, &c->n) && c->n >= 2; break;
+            case K_D: good = parse_size(val, &c->d); break;
+            case K_CONV:
+                good = strcmp(val, "reference") == 0 || strcmp(val, "paper") == 0;
+                c->p.paper = strcmp(val, "paper") == 0;
+                break;
+            case K_LAMBDA: good = parse_double(val, &c->p.lambda); break;
+            case K_MU: good = parse_double(val, &c->p.mu); break;
+            case K_NU: good = parse_double(val, &c->p.nu); break;
+            case K_GAMMA: good = parse_double(val, &c->p.gamma); break;
+            case K_EPS: good = parse_double(val, &c->p.eps); break;
+            default: break; /* seed: informative only */
+            }
+            if (!good) {
+                snprintf(err, errlen, "bad value %s=%s", key, val);
+                goto out;
+            }
+        }
+        for (int k = 0; k < N_VTERMS && !handled; k++) {
+            if (strcmp(key, term_keys[k]) != 0)
+                continue;
+            handled = 1;
+            if ((seen_terms & (1u << k)) || !parse_double(val, &c->terms[k])) {
+                snprintf(err, errlen, "bad or duplicate %s=%s", key, val);
+                goto out;
+            }
+            seen_terms |= 1u << k;
+        }
+        if (!handled) {
+            snprintf(err, errlen, "unknown key '%s'", key);
+            goto out;
+        }
+    }
+    if (seen != (1u << N_META) - 1 || seen_terms != (1u << N_VTERMS) - 1) {
+        snprintf(err, errlen, "missing metadata (keys seen 0x%x, terms seen 0x%x)", seen,
+                 seen_terms);
+        goto out;
+    }
+    size_t count = c->n * c->d;
+    c->za = malloc(count * sizeof(double));
+    c->zb = malloc(count * sizeof(double));
+    c->ga = malloc(count * sizeof(double));
+    c->gb = malloc(count * sizeof(double));
+    if (!c->za || !c->zb || !c->ga || !c->gb) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (!parse_matrix(&save, tok, "za", count, c->za, 1, err, errlen) ||
+        !parse_matrix(&save, NULL, "zb", count, c->zb, 1, err, errlen) ||
+        !parse_matrix(&save, NULL, "grad_a", count, c->ga, 0, err, errlen) ||
+        !parse_matrix(&save, NULL, "grad_b", count, c->gb, 0, err, errlen))
+        goto out;
+    tok = strtok_r(NULL, " \t\r\n", &save);
+    if (tok != NULL) {
+        snprintf(err, errlen, "trailing data '%s'", tok);
+        goto out;
+    }
+    set_zero_scales(c);
+    ok = 1;
+out:
+    free(buf);
+    if (!ok)
+        vcase_free(c);
+    return ok;
+}
+
+static int is_vec_file(const char *name)
+{
+    size_t len = strlen(name);
+    return name[0] != '.' && len > 4 && strcmp(name + len - 4, ".vec") == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads every *.vec file of VICREG_VECTORS_DIR, in name order. Fails the
+ * test if there is none or if any file does not parse. */
+static struct vset load_all(void)
+{
+    struct vset set = { NULL, 0 };
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    DIR *dir = opendir(VICREG_VECTORS_DIR);
+    ck_assert_msg(dir != NULL, "cannot open the vector directory %s: %s", VICREG_VECTORS_DIR,
+                  strerror(errno));
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        if (!is_vec_file(e->d_name))
+            continue;
+        if (count == cap) {
+            cap = cap ? 2 * cap : 64;
+            names = realloc(names, cap * sizeof *names);
+            ck_assert(names != NULL);
+        }
+        names[count] = malloc(strlen(e->d_name) + 1);
+        ck_assert(names[count] != NULL);
+        strcpy(names[count++], e->d_name);
+    }
+    closedir(dir);
+    ck_assert_msg(count > 0, "no vector files (*.vec) in %s: run scripts/gen_torch_vectors.py",
+                  VICREG_VECTORS_DIR);
+    qsort(names, count, sizeof *names, cmp_names);
+    set.cases = calloc(count, sizeof *set.cases);
+    ck_assert(set.cases != NULL);
+    for (size_t k = 0; k < count; k++) {
+        char err[256];
+        ck_assert_msg(load_case(VICREG_VECTORS_DIR, names[k], &set.cases[k], err, sizeof err),
+                      "%s/%s: %s", VICREG_VECTORS_DIR, names[k], err);
+        free(names[k]);
+        set.count++;
+    }
+    free(names);
+    return set;
+}
+
+static void free_all(struct vset *set)
+{
+    for (size_t k = 0; k < set->count; k++)
+        vcase_free(&set->cases[k]);
+    free(set->cases);
+    set->cases = NULL;
+    set->count = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Error bookkeeping
+ * ------------------------------------------------------------------------ */
+
+/* The largest error of one kind and where it was seen. */
+struct worst {
+    double err;
+    char where[192];
+};
+
+struct tally {
+    struct worst terms;     /* relative, reference != 0 */
+    struct worst zero;      /* |got| / scale, reference == 0 */
+    struct worst grads;     /* normwise relative */
+    size_t checks, failures, zero_terms;
+    char first_failure[512];
+};
+
+static void note(struct worst *w, double err, const char *fmt, ...)
+{
+    if (isnan(err))
+        err = INFINITY;
+    if (err > w->err || w->where[0] == '\0') {
+        va_list ap;
+        w->err = err;
+        va_start(ap, fmt);
+        vsnprintf(w->where, sizeof w->where, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void record_failure(struct tally *t, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (t->failures < 25)
+        printf("vectors: FAIL %s\n", msg);
+    if (t->failures == 0)
+        snprintf(t->first_failure, sizeof t->first_failure, "%s", msg);
+    t->failures++;
+}
+
+/* Checks the six values got[] against a case's reference values. */
+static void check_terms(struct tally *t, const struct vcase *c, const double *got, double tol,
+                        const char *what)
+{
+    for (int k = 0; k < N_VTERMS; k++) {
+        double want = c->terms[k], err;
+        t->checks++;
+        if (want != 0.0) {
+            err = fabs(got[k] - want) / fabs(want);
+            note(&t->terms, err, "%s %s", what, term_keys[k]);
+        } else {
+            err = fabs(got[k]) / c->zero_scale[k];
+            note(&t->zero, err, "%s %s", what, term_keys[k]);
+            t->zero_terms++;
+        }
+        if (!(err <= tol))
+            record_failure(t, "%s: %s got %.17g want %.17g (%s error %.3g > %g)", what,
+                           term_keys[k], got[k], want,
+                           want != 0.0 ? "relative" : "scaled absolute", err, tol);
+    }
+}
+
+/* Checks a gradient (n x d, packed) against the reference. */
+static void check_grad(struct tally *t, const struct vcase *c, const double *got,
+                       const double *want, const char *label, double tol, const char *what)
+{
+    size_t count = c->n * c->d;
+    double err;
+    int finite = 1;
+    for (size_t k = 0; k < count; k++)
+        finite &= isfinite(got[k]) != 0;
+    err = finite ? tu_rel_err(c->n, c->d, got, c->d, want, c->d) : INFINITY;
+    t->checks++;
+    note(&t->grads, err, "%s %s", what, label);
+    if (!(err <= tol))
+        record_failure(t, "%s: %s normwise relative error %.3g > %g%s", what, label, err, tol,
+                       finite ? "" : " (non-finite entries)");
+}
+
+static void print_tally(const char *title, const struct tally *t, size_t runs)
+{
+    printf("vectors: %s: %zu runs, %zu checks, %zu failed\n"
+           "vectors: %s: max relative error, loss and terms: %.3g (%s)\n",
+           title, runs, t->checks, t->failures, title, t->terms.err, t->terms.where);
+    if (t->zero_terms > 0)
+        printf("vectors: %s: max scaled error, %zu zero-reference terms: %.3g (%s)\n", title,
+               t->zero_terms, t->zero.err, t->zero.where);
+    printf("vectors: %s: max normwise relative error, gradients: %.3g (%s)\n", title,
+           t->grads.err, t->grads.where);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------------
+ * Running the library
+ * ------------------------------------------------------------------------ */
+
+/* Leading dimensions of one run: packed, or padded by different amounts so
+ * that a mix-up between them shows. */
+struct layout {
+    size_t lda, ldb, ldga, ldgb;
+};
+
+static struct layout make_layout(size_t d, int padded)
+{
+    struct layout l = { d, d, d, d };
+    if (padded) {
+        l.lda = d + 1;
+        l.ldb = d + 3;
+        l.ldga = d + 2;
+        l.ldgb = d + 5;
+    }
+    return l;
+}
+
+/* The value the gradient buffers are filled with before a call: entries
+ * the library must write must not keep it, padding must keep it. */
+#define SENTINEL (-7777.25)
+
+/* One call of the library on a case; fills got[] with the loss and terms
+ * and ga, gb (packed) with the gradients. Input padding is NaN, so that a
+ * read of the padding shows. Returns 0 and records a failure if the call or
+ * the padding check fails. */
+static int run_case(struct tally *t, vicreg_ctx *ctx, const struct vcase *c, int f32,
+                    const struct layout *l, double *got, double *ga, double *gb,
+                    const char *what)
+{
+    const size_t n = c->n, d = c->d;
+    const size_t na = n * l->lda, nb = n * l->ldb, nga = n * l->ldga, ngb = n * l->ldgb;
+    const size_t elem = f32 ? sizeof(float) : sizeof(double);
+    void *a = malloc(na * elem), *b = malloc(nb * elem);
+    void *gpa = malloc(nga * elem), *gpb = malloc(ngb * elem);
+    double loss = NAN;
+    int status, ok = 1;
+    ck_assert(a && b && gpa && gpb);
+
+#define FILL(T)                                                                             \
+    do {                                                                                    \
+        T *pa = a, *pb = b, *qa = gpa, *qb = gpb;                                           \
+        for (size_t k = 0; k < na; k++)                                                     \
+            pa[k] = (T)NAN;                                                                 \
+        for (size_t k = 0; k < nb; k++)                                                     \
+            pb[k] = (T)NAN;                                                                 \
+        for (size_t k = 0; k < nga; k++)                                                    \
+            qa[k] = (T)SENTINEL;                                                            \
+        for (size_t k = 0; k < ngb; k++)                                                    \
+            qb[k] = (T)SENTINEL;                                                            \
+        for (size_t i = 0; i < n; i++)                                                      \
+            for (size_t j = 0; j < d; j++) {                                                \
+                pa[i * l->lda + j] = (T)c->za[i * d + j];                                   \
+                pb[i * l->ldb + j] = (T)c->zb[i * d + j];                                   \
+            }                                                                               \
+    } while (0)
+#define UNPACK(T)                                                                           \
+    do {                                                                                    \
+        const T *qa = gpa, *qb = gpb;                                                       \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            for (size_t j = 0; j < d; j++) {                                                \
+                ga[i * d + j] = qa[i * l->ldga + j];                                        \
+                gb[i * d + j] = qb[i * l->ldgb + j];                                        \
+            }                                                                               \
+            for (size_t j = d; j < l->ldga; j++)                                            \
+                ok &= qa[i * l->ldga + j] == (T)SENTINEL;                                   \
+            for (size_t j = d; j < l->ldgb; j++)                                            \
+                ok &= qb[i * l->ldgb + j] == (T)SENTINEL;                                   \
+        }                                                                                   \
+    } while (0)
+
+    if (f32) {
+        FILL(float);
+        status = vicreg_loss_f32(ctx, n, d, a, l->lda, b, l->ldb, &loss, gpa, l->ldga, gpb,
+                                 l->ldgb);
+        if (status == VICREG_OK)
+            UNPACK(float);
+    } else {
+        FILL(double);
+        status = vicreg_loss_f64(ctx, n, d, a, l->lda, b, l->ldb, &loss, gpa, l->ldga, gpb,
+                                 l->ldgb);
+        if (status == VICREG_OK)
+            UNPACK(double);
+    }
+#undef FILL
+#undef UNPACK
+    free(a), free(b), free(gpa), free(gpb);
+
+    if (status != VICREG_OK) {
+        record_failure(t, "%s: the call returned %s", what, vicreg_status_name(status));
+        return 0;
+    }
+    if (!ok) {
+        record_failure(t, "%s: the library wrote into the padding of a gradient buffer", what);
+        return 0;
+    }
+    for (int k = 0; k < N_VTERMS; k++) {
+        status = vicreg_ctx_get_term(ctx, k, &got[k]);
+        if (status != VICREG_OK) {
+            record_failure(t, "%s: vicreg_ctx_get_term(%s) returned %s", what, term_keys[k],
+                           vicreg_status_name(status));
+            return 0;
+        }
+    }
+    if (!(got[VICREG_TERM_LOSS] == loss)) {
+        record_failure(t, "%s: the returned loss %.17g differs from VICREG_TERM_LOSS %.17g",
+                       what, loss, got[VICREG_TERM_LOSS]);
+        return 0;
+    }
+    return 1;
+}
+
+static const int paths[] = { VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
+static const char *const path_names[] = { "covariance", "gram" };
+
+/* _i = 0: vicreg_loss_f64, _i = 1: vicreg_loss_f32. Every case on both paths
+ * and two layouts. One context per path serves every case, so the
+ * parameters change and the scratch grows and shrinks between calls. */
+START_TEST(test_library_against_torch)
+{
+    const int f32 = _i;
+    const double tol = f32 ? TOL_F32 : TOL_F64;
+    struct vset set = load_all();
+    struct tally t;
+    size_t runs = 0;
+    memset(&t, 0, sizeof t);
+
+    for (size_t p = 0; p < 2; p++) {
+        vicreg_ctx *ctx;
+        ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+        for (size_t k = 0; k < set.count; k++) {
+            const struct vcase *c = &set.cases[k];
+            double *ga = malloc(c->n * c->d * sizeof(double));
+            double *gb = malloc(c->n * c->d * sizeof(double));
+            ck_assert(ga && gb);
+            tu_set_params(ctx, &c->p);
+            ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, paths[p]), VICREG_OK);
+            for (int padded = 0; padded <= 1; padded++) {
+                struct layout l = make_layout(c->d, padded);
+                double got[N_VTERMS], used;
+                char what[256];
+                snprintf(what, sizeof what, "%s [%s, %s, %s]", c->name, f32 ? "f32" : "f64",
+                         path_names[p], padded ? "padded" : "packed");
+                runs++;
+                if (!run_case(&t, ctx, c, f32, &l, got, ga, gb, what))
+                    continue;
+                ck_assert_int_eq(vicreg_ctx_get_term(ctx, VICREG_TERM_PATH_USED, &used),
+                                 VICREG_OK);
+                if (used != paths[p])
+                    record_failure(&t, "%s: VICREG_TERM_PATH_USED is %g", what, used);
+                check_terms(&t, c, got, tol, what);
+                check_grad(&t, c, ga, c->ga, "grad_a", tol, what);
+                check_grad(&t, c, gb, c->gb, "grad_b", tol, what);
+            }
+            free(ga), free(gb);
+        }
+        vicreg_ctx_destroy(ctx);
+    }
+    print_tally(f32 ? "vicreg_loss_f32" : "vicreg_loss_f64", &t, runs);
+    size_t count = set.count;
+    free_all(&set);
+    ck_assert_msg(t.failures == 0, "%zu of %zu checks over %zu files failed; first: %s",
+                  t.failures, t.checks, count, t.first_failure);
+}
+END_TEST
+
+/* The test's own double reference (reference.c, plain loops) against the
+ * torch values: two independent implementations that must agree, so that
+ * the other suites' reference is itself checked. Same tolerances as f64. */
+START_TEST(test_reference_against_torch)
+{
+    struct vset set = load_all();
+    struct tally t;
+    memset(&t, 0, sizeof t);
+    for (size_t k = 0; k < set.count; k++) {
+        const struct vcase *c = &set.cases[k];
+        double *ga = malloc(c->n * c->d * sizeof(double));
+        double *gb = malloc(c->n * c->d * sizeof(double));
+        struct ref_result r;
+        ck_assert(ga && gb);
+        ref_vicreg(&c->p, c->n, c->d, c->za, c->zb, &r, ga, gb);
+        double got[N_VTERMS] = { r.loss, r.invariance, r.variance[0], r.variance[1],
+                                 r.covariance[0], r.covariance[1] };
+        check_terms(&t, c, got, TOL_F64, c->name);
+        check_grad(&t, c, ga, c->ga, "grad_a", TOL_F64, c->name);
+        check_grad(&t, c, gb, c->gb, "grad_b", TOL_F64, c->name);
+        free(ga), free(gb);
+    }
+    print_tally("tests/reference.c", &t, set.count);
+    size_t count = set.count;
+    free_all(&set);
+    ck_assert_msg(t.failures == 0, "%zu of %zu checks over %zu files failed; first: %s",
+                  t.failures, t.checks, count, t.first_failure);
+}
+END_TEST
+
+/* The files themselves: the loss is the documented combination of the
+ * terms, the inputs are float32 numbers, and the set covers what it is
+ * meant to cover (both conventions, n = 2, d = 1, n < d, n > d, a zero
+ * variance term, a constant column). */
+START_TEST(test_vector_files)
+{
+    struct vset set = load_all();
+    int have_paper = 0, have_reference = 0, have_n2 = 0, have_d1 = 0, have_wide = 0,
+        have_tall = 0, have_zero_variance = 0, have_custom = 0;
+    for (size_t k = 0; k < set.count; k++) {
+        const struct vcase *c = &set.cases[k];
+        const double *v = c->terms;
+        double w = c->p.paper ? 1.0 : 0.5;
+        double sum = c->p.lambda * v[VICREG_TERM_INVARIANCE] +
+                     c->p.mu * w * (v[VICREG_TERM_VARIANCE_A] + v[VICREG_TERM_VARIANCE_B]) +
+                     c->p.nu * (v[VICREG_TERM_COVARIANCE_A] + v[VICREG_TERM_COVARIANCE_B]);
+        ck_assert_msg(tu_rel(sum, v[VICREG_TERM_LOSS]) < 1e-13, "%s: loss %.17g, terms give %.17g",
+                      c->file, v[VICREG_TERM_LOSS], sum);
+        for (size_t j = 0; j < c->n * c->d; j++)
+            ck_assert_msg((double)(float)c->za[j] == c->za[j] &&
+                              (double)(float)c->zb[j] == c->zb[j],
+                          "%s: an input is not a float32 number", c->file);
+        have_paper |= c->p.paper;
+        have_reference |= !c->p.paper;
+        have_n2 |= c->n == 2;
+        have_d1 |= c->d == 1;
+        have_wide |= c->n < c->d;
+        have_tall |= c->n > c->d;
+        have_zero_variance |= v[VICREG_TERM_VARIANCE_A] == 0.0 && v[VICREG_TERM_VARIANCE_B] == 0.0;
+        have_custom |= c->p.lambda != 25.0 || c->p.gamma != 1.0 || c->p.eps != 1e-4;
+    }
+    printf("vectors: %zu vector files in %s\n", set.count, VICREG_VECTORS_DIR);
+    fflush(stdout);
+    free_all(&set);
+    ck_assert(have_paper && have_reference && have_n2 && have_d1 && have_wide && have_tall &&
+              have_zero_variance && have_custom);
+}
+END_TEST
 
 Suite *vectors_suite(void)
 {
-    return suite_create("vectors");
+    Suite *s = suite_create("vectors");
+    TCase *tc = tcase_create("torch");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_vector_files);
+    tcase_add_test(tc, test_reference_against_torch);
+    tcase_add_loop_test(tc, test_library_against_torch, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
 }
