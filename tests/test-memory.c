@@ -1,4 +1,629 @@
-/* test-memory.c - placeholder until the suite is written. */
+/*
+ * test-memory.c - allocation behaviour, against the library built with its
+ * test hooks (VICREG_TEST_HOOKS, see src/context.h): every allocation is
+ * counted and any one of them can be made to fail.
+ *
+ *   reuse    after the first call at (n, d) no call at that size or
+ *            smaller allocates, on either path, in f32 after f64, and
+ *            after vicreg_ctx_reserve();
+ *   failure  every failed allocation (context, first scratch, scratch
+ *            growth, reserve) returns VICREG_ERR_NO_MEMORY, writes nothing
+ *            the caller owns, and leaves a context that computes what a
+ *            fresh one computes, bit for bit.
+ *
+ * Run under valgrind with CK_FORK=no to check for leaks.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
 #include "testutil.h"
-int main(void) { return EXIT_SUCCESS; }
+
+enum { F32 = 0, F64 = 1 };
+
+static size_t elem_of(int prec)
+{
+    return prec == F64 ? sizeof(double) : sizeof(float);
+}
+
+static int precision_key(int prec)
+{
+    return prec == F64 ? VICREG_PRECISION_F64 : VICREG_PRECISION_F32;
+}
+
+static int call(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
+                const void *zb, size_t ldb, double *loss, void *ga, size_t ldga, void *gb,
+                size_t ldgb)
+{
+    if (prec == F64)
+        return vicreg_loss_f64(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
+    return vicreg_loss_f32(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
+}
+
+static long allocs(void)
+{
+    return vicreg_test_alloc_count;
+}
+
+static void fail_after(long k)
+{
+    vicreg_test_fail_alloc_after = k;
+}
+
+static void setup(void)
+{
+    fail_after(-1);
+}
+
+static void teardown(void)
+{
+    fail_after(-1);
+}
+
+/* A correlated pair of n x d batches (ld = d) in the given precision, with
+ * room for max_count elements so that smaller shapes can reuse it. */
+struct pair {
+    void *za, *zb;
+};
+
+static void pair_make(struct pair *p, int prec, uint64_t seed, size_t n, size_t d)
+{
+    double *a = malloc(n * d * sizeof(double)), *b = malloc(n * d * sizeof(double));
+    p->za = malloc(n * d * elem_of(prec));
+    p->zb = malloc(n * d * elem_of(prec));
+    ck_assert(a && b && p->za && p->zb);
+    tu_make_batches(seed, n, d, d, a, b);
+    for (size_t i = 0; i < n * d; i++) {
+        if (prec == F64) {
+            ((double *)p->za)[i] = a[i];
+            ((double *)p->zb)[i] = b[i];
+        } else {
+            ((float *)p->za)[i] = (float)a[i];
+            ((float *)p->zb)[i] = (float)b[i];
+        }
+    }
+    free(a);
+    free(b);
+}
+
+static void pair_free(struct pair *p)
+{
+    free(p->za);
+    free(p->zb);
+}
+
+static void *sentinel_buffer(int prec, size_t count)
+{
+    void *p = malloc(count * elem_of(prec));
+    ck_assert_ptr_nonnull(p);
+    memset(p, 0xA5, count * elem_of(prec));
+    return p;
+}
+
+static const int all_terms[] = {
+    VICREG_TERM_LOSS, VICREG_TERM_INVARIANCE, VICREG_TERM_VARIANCE_A, VICREG_TERM_VARIANCE_B,
+    VICREG_TERM_COVARIANCE_A, VICREG_TERM_COVARIANCE_B, VICREG_TERM_MEAN_STD_A,
+    VICREG_TERM_MEAN_STD_B, VICREG_TERM_MIN_STD_A, VICREG_TERM_MIN_STD_B,
+    VICREG_TERM_COLLAPSED_FRACTION_A, VICREG_TERM_COLLAPSED_FRACTION_B,
+    VICREG_TERM_EFFECTIVE_RANK_A, VICREG_TERM_EFFECTIVE_RANK_B, VICREG_TERM_PATH_USED,
+};
+#define N_TERMS (sizeof all_terms / sizeof all_terms[0])
+
+struct terms {
+    int has;
+    double v[N_TERMS];
+};
+
+static void read_terms(const vicreg_ctx *c, struct terms *t)
+{
+    double x;
+    memset(t, 0, sizeof *t);
+    t->has = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &x) == VICREG_OK;
+    for (size_t k = 0; k < N_TERMS; k++)
+        ck_assert_int_eq(vicreg_ctx_get_term(c, all_terms[k], &t->v[k]),
+                         t->has ? VICREG_OK : VICREG_ERR_NO_RESULT);
+}
+
+/* The loss, both gradients and every term of one call on (n, d) data. */
+struct result {
+    double loss;
+    void *ga, *gb;
+    struct terms t;
+};
+
+static int run(int prec, vicreg_ctx *c, size_t n, size_t d, const struct pair *p,
+               struct result *r)
+{
+    r->loss = NAN;
+    r->ga = sentinel_buffer(prec, n * d);
+    r->gb = sentinel_buffer(prec, n * d);
+    int status = call(prec, c, n, d, p->za, d, p->zb, d, &r->loss, r->ga, d, r->gb, d);
+    if (status == VICREG_OK)
+        read_terms(c, &r->t);
+    return status;
+}
+
+static void result_free(struct result *r)
+{
+    free(r->ga);
+    free(r->gb);
+}
+
+static void assert_same(int prec, size_t n, size_t d, const struct result *x,
+                        const struct result *y, const char *what)
+{
+    ck_assert_msg(memcmp(&x->loss, &y->loss, sizeof x->loss) == 0, "%s: loss %.17g vs %.17g",
+                  what, x->loss, y->loss);
+    ck_assert_msg(memcmp(x->ga, y->ga, n * d * elem_of(prec)) == 0, "%s: grad_a differs", what);
+    ck_assert_msg(memcmp(x->gb, y->gb, n * d * elem_of(prec)) == 0, "%s: grad_b differs", what);
+    ck_assert_msg(memcmp(&x->t, &y->t, sizeof x->t) == 0, "%s: terms differ", what);
+}
+
+/* ctx computes (n, d) exactly as a fresh context does (allocation allowed). */
+static void assert_like_fresh(int prec, vicreg_ctx *c, size_t n, size_t d, uint64_t seed,
+                              const char *what)
+{
+    struct pair p;
+    struct result r1, r2;
+    vicreg_ctx *fresh = NULL;
+    pair_make(&p, prec, seed, n, d);
+    ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+    ck_assert_msg(run(prec, c, n, d, &p, &r1) == VICREG_OK, "%s: the context fails afterwards",
+                  what);
+    ck_assert_int_eq(run(prec, fresh, n, d, &p, &r2), VICREG_OK);
+    assert_same(prec, n, d, &r1, &r2, what);
+    result_free(&r1);
+    result_free(&r2);
+    vicreg_ctx_destroy(fresh);
+    pair_free(&p);
+}
+
+/* ---------------------------------------------------------------------
+ * reuse: no allocation at or below the largest shape seen
+ * --------------------------------------------------------------------- */
+
+/* The two first shapes: one on the covariance path (n >= d), one on the
+ * Gram path (n < d) in automatic mode. */
+static const size_t first_shapes[2][2] = { { 24, 16 }, { 12, 30 } };
+
+/* Calls every shape (n', d') <= (n, d) in precision prec, with the
+ * gradients requested in turn: both, a only, b only, none; then with a
+ * larger leading dimension. Asserts that none of them allocates. */
+static void sweep_no_alloc(int prec, vicreg_ctx *c, size_t n, size_t d, const char *what)
+{
+    struct pair p;
+    void *ga = sentinel_buffer(prec, n * d), *gb = sentinel_buffer(prec, n * d);
+    double loss;
+    int k = 0, paths_seen = 0;
+    pair_make(&p, prec, 3, n, d);
+    const long before = allocs();
+    for (size_t nn = 2; nn <= n; nn++)
+        for (size_t dd = 1; dd <= d; dd++, k++) {
+            void *a = k % 4 == 0 || k % 4 == 1 ? ga : NULL;
+            void *b = k % 4 == 0 || k % 4 == 2 ? gb : NULL;
+            size_t ld = k % 3 == 0 ? d : dd; /* the data holds n rows of d */
+            int status = call(prec, c, nn, dd, p.za, ld, p.zb, ld, &loss, a, dd, b, dd);
+            ck_assert_msg(status == VICREG_OK, "%s: (%zu, %zu) gave %s", what, nn, dd,
+                          vicreg_status_name(status));
+            ck_assert_msg(allocs() == before, "%s: the call at (%zu, %zu) allocated", what, nn,
+                          dd);
+            double path;
+            ck_assert_int_eq(vicreg_ctx_get_term(c, VICREG_TERM_PATH_USED, &path), VICREG_OK);
+            paths_seen |= path == VICREG_PATH_GRAM ? 1 : 2;
+        }
+    free(ga);
+    free(gb);
+    pair_free(&p);
+    /* The sweep crossed both paths in automatic mode. */
+    double mode;
+    ck_assert_int_eq(vicreg_ctx_get_param(c, VICREG_PARAM_PATH, &mode), VICREG_OK);
+    if (mode == VICREG_PATH_AUTO)
+        ck_assert_int_eq(paths_seen, 3);
+}
+
+START_TEST(no_alloc_after_first_call)
+{
+    /* _i = prec + 2 * first shape. */
+    const int prec = _i % 2;
+    const size_t n = first_shapes[_i / 2][0], d = first_shapes[_i / 2][1];
+    vicreg_ctx *c = NULL;
+    struct pair p;
+    struct result r;
+    pair_make(&p, prec, 1, n, d);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    const long created = allocs();
+    ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
+    /* A new context has no scratch: the first call must have allocated,
+     * which shows the counter works. */
+    ck_assert_int_gt(allocs(), created);
+    result_free(&r);
+    const long after_first = allocs();
+    /* The same size again, then everything smaller. */
+    ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
+    result_free(&r);
+    ck_assert_int_eq(allocs(), after_first);
+    sweep_no_alloc(prec, c, n, d, "after the first call");
+    vicreg_ctx_destroy(c);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(no_alloc_f32_after_f64)
+{
+    const size_t n = first_shapes[_i][0], d = first_shapes[_i][1];
+    vicreg_ctx *c = NULL;
+    struct pair p;
+    struct result r;
+    pair_make(&p, F64, 2, n, d);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(run(F64, c, n, d, &p, &r), VICREG_OK);
+    result_free(&r);
+    sweep_no_alloc(F32, c, n, d, "f32 after f64");
+    vicreg_ctx_destroy(c);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(no_alloc_after_reserve)
+{
+    /* _i = prec + 2 * shape. */
+    const int prec = _i % 2;
+    const size_t n = first_shapes[_i / 2][0], d = first_shapes[_i / 2][1];
+    vicreg_ctx *c = NULL;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    const long created = allocs();
+    ck_assert_int_eq(vicreg_ctx_reserve(c, n, d, precision_key(prec)), VICREG_OK);
+    ck_assert_int_gt(allocs(), created);
+    const long reserved = allocs();
+    /* Reserving again at that size or smaller allocates nothing. */
+    ck_assert_int_eq(vicreg_ctx_reserve(c, n, d, precision_key(prec)), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_reserve(c, 2, 1, precision_key(prec)), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_reserve(c, n, d, VICREG_PRECISION_F32), VICREG_OK);
+    ck_assert_int_eq(allocs(), reserved);
+    sweep_no_alloc(prec, c, n, d, "after reserve");
+    if (prec == F64)
+        sweep_no_alloc(F32, c, n, d, "f32 after an f64 reserve");
+    vicreg_ctx_destroy(c);
+}
+END_TEST
+
+START_TEST(no_alloc_fixed_path)
+{
+    /* With the path parameter fixed (and unchanged), likewise. _i = prec +
+     * 2 * (path - 1). */
+    const int prec = _i % 2, path = 1 + _i / 2;
+    const size_t n = 20, d = 20;
+    vicreg_ctx *c = NULL;
+    struct pair p;
+    struct result r;
+    pair_make(&p, prec, 4, n, d);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
+    ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
+    ck_assert_double_eq(r.t.v[N_TERMS - 1], path);
+    result_free(&r);
+    sweep_no_alloc(prec, c, n, d, path == VICREG_PATH_GRAM ? "Gram path" : "covariance path");
+    vicreg_ctx_destroy(c);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(growth_allocates)
+{
+    /* The counter sees growth: a larger shape than any seen allocates,
+     * once. */
+    const int prec = _i;
+    vicreg_ctx *c = NULL;
+    struct pair p;
+    struct result r;
+    pair_make(&p, prec, 5, 40, 40);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(run(prec, c, 8, 8, &p, &r), VICREG_OK);
+    result_free(&r);
+    long before = allocs();
+    ck_assert_int_eq(run(prec, c, 40, 40, &p, &r), VICREG_OK);
+    result_free(&r);
+    ck_assert_int_gt(allocs(), before);
+    before = allocs();
+    ck_assert_int_eq(run(prec, c, 40, 40, &p, &r), VICREG_OK);
+    result_free(&r);
+    ck_assert_int_eq(allocs(), before);
+    vicreg_ctx_destroy(c);
+    pair_free(&p);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * failure: every allocation failure is VICREG_ERR_NO_MEMORY and harmless
+ * --------------------------------------------------------------------- */
+START_TEST(create_fails)
+{
+    vicreg_ctx *c = (vicreg_ctx *)(void *)&c; /* any non-NULL marker */
+    vicreg_ctx *const marker = c;
+    fail_after(0);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_ERR_NO_MEMORY);
+    ck_assert_ptr_eq(c, marker);
+    fail_after(-1);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_ptr_ne(c, marker);
+    assert_like_fresh(F64, c, 6, 4, 9, "after a failed create");
+    vicreg_ctx_destroy(c);
+}
+END_TEST
+
+/* A loss call that must fail with VICREG_ERR_NO_MEMORY and change nothing
+ * the caller owns, nor the context's terms. */
+static void expect_no_memory(int prec, vicreg_ctx *c, size_t n, size_t d, const char *what)
+{
+    struct pair p;
+    struct terms before, after;
+    double loss, loss_copy;
+    pair_make(&p, prec, 8, n, d);
+    const size_t bytes = n * d * elem_of(prec);
+    void *ga = sentinel_buffer(prec, n * d), *gb = sentinel_buffer(prec, n * d);
+    void *za_copy = malloc(bytes), *zb_copy = malloc(bytes), *g_copy = malloc(bytes);
+    ck_assert(za_copy && zb_copy && g_copy);
+    memcpy(za_copy, p.za, bytes);
+    memcpy(zb_copy, p.zb, bytes);
+    memcpy(g_copy, ga, bytes);
+    memset(&loss, 0xA5, sizeof loss);
+    loss_copy = loss;
+    read_terms(c, &before);
+    int status = call(prec, c, n, d, p.za, d, p.zb, d, &loss, ga, d, gb, d);
+    ck_assert_msg(status == VICREG_ERR_NO_MEMORY, "%s: got %s", what, vicreg_status_name(status));
+    ck_assert_msg(memcmp(&loss, &loss_copy, sizeof loss) == 0, "%s: loss written", what);
+    ck_assert_msg(memcmp(ga, g_copy, bytes) == 0, "%s: grad_a written", what);
+    ck_assert_msg(memcmp(gb, g_copy, bytes) == 0, "%s: grad_b written", what);
+    ck_assert_msg(memcmp(p.za, za_copy, bytes) == 0, "%s: za written", what);
+    ck_assert_msg(memcmp(p.zb, zb_copy, bytes) == 0, "%s: zb written", what);
+    read_terms(c, &after);
+    ck_assert_msg(memcmp(&before, &after, sizeof before) == 0, "%s: terms changed", what);
+    free(ga);
+    free(gb);
+    free(za_copy);
+    free(zb_copy);
+    free(g_copy);
+    pair_free(&p);
+}
+
+START_TEST(first_scratch_fails)
+{
+    /* _i = prec + 2 * path of the call (covariance or Gram). */
+    const int prec = _i % 2;
+    const size_t n = _i / 2 ? 5 : 9, d = _i / 2 ? 11 : 6;
+    vicreg_ctx *c = NULL;
+    double v;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    fail_after(0);
+    expect_no_memory(prec, c, n, d, "first scratch");
+    ck_assert_int_eq(vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &v), VICREG_ERR_NO_RESULT);
+    fail_after(-1);
+    assert_like_fresh(prec, c, n, d, 8, "after a failed first scratch");
+    vicreg_ctx_destroy(c);
+}
+END_TEST
+
+START_TEST(growth_fails)
+{
+    const int prec = _i;
+    vicreg_ctx *c = NULL;
+    struct pair small;
+    struct result r1, r2;
+    pair_make(&small, prec, 10, 6, 4);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(run(prec, c, 6, 4, &small, &r1), VICREG_OK);
+    /* Every further allocation fails. */
+    fail_after(0);
+    const long before = allocs();
+    expect_no_memory(prec, c, 30, 20, "scratch growth, covariance path");
+    expect_no_memory(prec, c, 8, 40, "scratch growth, Gram path");
+    ck_assert_int_gt(allocs(), before); /* it did try */
+    /* The old scratch is still there: the small shape works without an
+     * allocation and gives the same bits as before. */
+    const long tried = allocs();
+    ck_assert_int_eq(run(prec, c, 6, 4, &small, &r2), VICREG_OK);
+    ck_assert_int_eq(allocs(), tried);
+    assert_same(prec, 6, 4, &r1, &r2, "small call after a failed growth");
+    result_free(&r1);
+    result_free(&r2);
+    fail_after(-1);
+    assert_like_fresh(prec, c, 30, 20, 8, "after a failed growth");
+    assert_like_fresh(prec, c, 8, 40, 8, "after a failed growth");
+    vicreg_ctx_destroy(c);
+    pair_free(&small);
+}
+END_TEST
+
+START_TEST(reserve_fails)
+{
+    const int prec = _i;
+    vicreg_ctx *c = NULL;
+    struct pair small;
+    struct result r1, r2;
+    struct terms before, after;
+    pair_make(&small, prec, 12, 6, 4);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+
+    /* On a context with no scratch yet. */
+    fail_after(0);
+    ck_assert_int_eq(vicreg_ctx_reserve(c, 30, 20, precision_key(prec)), VICREG_ERR_NO_MEMORY);
+    fail_after(-1);
+    read_terms(c, &before);
+    ck_assert_int_eq(before.has, 0);
+
+    /* On a context with a result and a small scratch. */
+    ck_assert_int_eq(run(prec, c, 6, 4, &small, &r1), VICREG_OK);
+    read_terms(c, &before);
+    fail_after(0);
+    ck_assert_int_eq(vicreg_ctx_reserve(c, 30, 20, precision_key(prec)), VICREG_ERR_NO_MEMORY);
+    ck_assert_int_eq(vicreg_ctx_reserve(c, 8, 40, precision_key(prec)), VICREG_ERR_NO_MEMORY);
+    read_terms(c, &after);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+    /* The old scratch is kept. */
+    const long tried = allocs();
+    ck_assert_int_eq(run(prec, c, 6, 4, &small, &r2), VICREG_OK);
+    ck_assert_int_eq(allocs(), tried);
+    assert_same(prec, 6, 4, &r1, &r2, "small call after a failed reserve");
+    result_free(&r1);
+    result_free(&r2);
+    fail_after(-1);
+    /* A successful reserve after the failure covers the shape. */
+    ck_assert_int_eq(vicreg_ctx_reserve(c, 30, 20, precision_key(prec)), VICREG_OK);
+    struct pair big;
+    pair_make(&big, prec, 13, 30, 20);
+    const long reserved = allocs();
+    ck_assert_int_eq(run(prec, c, 30, 20, &big, &r1), VICREG_OK);
+    ck_assert_int_eq(allocs(), reserved);
+    result_free(&r1);
+    assert_like_fresh(prec, c, 30, 20, 13, "after a failed reserve");
+    pair_free(&big);
+    vicreg_ctx_destroy(c);
+    pair_free(&small);
+}
+END_TEST
+
+/* One step of the scenario below. */
+struct step {
+    int kind; /* 0: create, 1: loss call, 2: reserve */
+    int prec;
+    size_t n, d;
+};
+
+static const struct step scenario[] = {
+    { 0, F64, 0, 0 },  { 1, F64, 8, 4 },   { 1, F32, 8, 4 },   { 1, F64, 16, 12 },
+    { 2, F64, 20, 40 }, { 1, F64, 20, 40 }, { 1, F32, 30, 30 }, { 2, F32, 64, 8 },
+    { 1, F32, 64, 8 },  { 1, F64, 64, 8 },  { 1, F32, 48, 48 },
+};
+#define N_STEPS (sizeof scenario / sizeof scenario[0])
+
+/* Did the allocation that was set to fail happen between two readings of
+ * the counters? fail_before is vicreg_test_fail_alloc_after before. */
+static int failure_hit(long fail_before, long allocs_before)
+{
+    return fail_before >= 0 && allocs() - allocs_before > fail_before;
+}
+
+START_TEST(every_failure_point)
+{
+    /* Fail allocation number k + 1 of a fixed scenario, for every k until
+     * the scenario makes no more than k allocations. The step during which
+     * the allocation fails must return VICREG_ERR_NO_MEMORY (every other
+     * step VICREG_OK), write nothing the caller owns, keep the terms, and
+     * leave a context that computes like a fresh one. */
+    long k;
+    int injected = 0;
+    for (k = 0; k < 200; k++) {
+        vicreg_ctx *c = NULL;
+        int failed_at = -1;
+        fail_after(k);
+        for (size_t s = 0; s < N_STEPS && failed_at < 0; s++) {
+            const struct step *st = &scenario[s];
+            const long fail_before = vicreg_test_fail_alloc_after, allocs_before = allocs();
+            char what[96];
+            int status;
+            snprintf(what, sizeof what, "allocation %ld fails, step %zu", k + 1, s);
+            if (st->kind == 0) {
+                vicreg_ctx *const marker = (vicreg_ctx *)(void *)&c;
+                c = marker;
+                status = vicreg_ctx_create(&c);
+                if (status != VICREG_OK) {
+                    ck_assert_ptr_eq(c, marker);
+                    c = NULL;
+                }
+            } else if (st->kind == 2) {
+                struct terms before, after;
+                read_terms(c, &before);
+                status = vicreg_ctx_reserve(c, st->n, st->d, precision_key(st->prec));
+                read_terms(c, &after);
+                ck_assert_mem_eq(&before, &after, sizeof before);
+            } else {
+                struct pair p;
+                struct terms before, after;
+                const size_t count = st->n * st->d, elem = elem_of(st->prec);
+                unsigned char pattern[sizeof(double)];
+                double loss = -1.0;
+                memset(pattern, 0xA5, sizeof pattern);
+                pair_make(&p, st->prec, 20 + s, st->n, st->d);
+                void *ga = sentinel_buffer(st->prec, count), *gb = sentinel_buffer(st->prec, count);
+                read_terms(c, &before);
+                status = call(st->prec, c, st->n, st->d, p.za, st->d, p.zb, st->d, &loss, ga,
+                              st->d, gb, st->d);
+                if (status != VICREG_OK) {
+                    for (size_t e = 0; e < count; e++)
+                        ck_assert_msg(memcmp((char *)ga + e * elem, pattern, elem) == 0 &&
+                                          memcmp((char *)gb + e * elem, pattern, elem) == 0,
+                                      "%s: gradient written", what);
+                    ck_assert_double_eq(loss, -1.0);
+                    read_terms(c, &after);
+                    ck_assert_mem_eq(&before, &after, sizeof before);
+                }
+                free(ga);
+                free(gb);
+                pair_free(&p);
+            }
+            const int hit = failure_hit(fail_before, allocs_before);
+            ck_assert_msg(status == (hit ? VICREG_ERR_NO_MEMORY : VICREG_OK), "%s: got %s", what,
+                          vicreg_status_name(status));
+            if (hit) {
+                /* Recovery: allocation allowed again, the same context
+                 * computes this step's shape like a fresh context. */
+                failed_at = (int)s;
+                injected++;
+                fail_after(-1);
+                if (!c)
+                    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+                size_t n = st->n ? st->n : 6, d = st->d ? st->d : 4;
+                assert_like_fresh(st->prec, c, n, d, 30 + s, what);
+            }
+        }
+        fail_after(-1);
+        vicreg_ctx_destroy(c);
+        if (failed_at < 0)
+            break; /* the scenario makes at most k allocations */
+    }
+    ck_assert_msg(k < 200, "the scenario never ran to its end");
+    /* Every allocation of the scenario was made to fail once. */
+    ck_assert_int_eq(injected, k);
+    /* At least: the context, a first scratch, two growths and a reserve. */
+    ck_assert_int_ge(k, 5);
+}
+END_TEST
+
+static Suite *memory_suite(void)
+{
+    Suite *s = suite_create("memory");
+    TCase *tc;
+
+    tc = tcase_create("reuse");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, no_alloc_after_first_call, 0, 4);
+    tcase_add_loop_test(tc, no_alloc_f32_after_f64, 0, 2);
+    tcase_add_loop_test(tc, no_alloc_after_reserve, 0, 4);
+    tcase_add_loop_test(tc, no_alloc_fixed_path, 0, 4);
+    tcase_add_loop_test(tc, growth_allocates, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("failure");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, create_fails);
+    tcase_add_loop_test(tc, first_scratch_fails, 0, 4);
+    tcase_add_loop_test(tc, growth_fails, 0, 2);
+    tcase_add_loop_test(tc, reserve_fails, 0, 2);
+    tcase_add_test(tc, every_failure_point);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(memory_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
