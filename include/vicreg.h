@@ -209,9 +209,12 @@ VICREG_API int vicreg_param_bounds(int param, double *lower, double *upper);
  *   loss    where the loss is stored; may be NULL.
  *   grad_a  n x d buffer (leading dimension ldga >= d) that receives dL/dZa,
  *           or NULL for no gradient with respect to za; likewise grad_b.
- *           Only the first d entries of each row are written. A gradient
+ *           Only the first d entries of each row are written; the
+ *           leading dimension of a NULL gradient is ignored. A gradient
  *           buffer must not overlap za, zb or the other gradient buffer
- *           (VICREG_ERR_OVERLAP).
+ *           (VICREG_ERR_OVERLAP): computing in place is refused, not
+ *           guessed at. Overlap is judged on the address range from the
+ *           first to the last element of each array, padding included.
  *
  * The terms and collapse diagnostics are kept in the context for
  * vicreg_ctx_get_term(). Sums that feed the loss are accumulated in double

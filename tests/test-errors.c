@@ -8,6 +8,8 @@
  *
  * Most tests are loop tests over the precision: _i even is f32, odd f64.
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -15,6 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define HAVE_GUARD_PAGES 1
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#endif
 
 #include "testutil.h"
 
@@ -571,7 +582,8 @@ START_TEST(padding_ignored)
             put(prec, za_dirty, i * lda + j, j < d ? v : fill[filler]);
         }
         for (size_t j = 0; j < ldb; j++)
-            put(prec, dirty.zb, i * ldb + j, j < d ? at(prec, clean.zb, i * ldb + j) : fill[filler]);
+            put(prec, dirty.zb, i * ldb + j,
+                j < d ? at(prec, clean.zb, i * ldb + j) : fill[filler]);
     }
     void *ga1 = sentinel_buffer(prec, n * ldga), *gb1 = sentinel_buffer(prec, n * ldgb);
     void *ga2 = sentinel_buffer(prec, n * ldga), *gb2 = sentinel_buffer(prec, n * ldgb);
@@ -606,7 +618,8 @@ START_TEST(padding_ignored)
                                  elem_of(prec)) == 0,
                           "grad_b padding (%zu, %zu) written", i, j);
         for (size_t j = 0; j < d; j++)
-            ck_assert(isfinite(at(prec, ga1, i * ldga + j)) && isfinite(at(prec, gb1, i * ldgb + j)));
+            ck_assert(isfinite(at(prec, ga1, i * ldga + j)) &&
+                      isfinite(at(prec, gb1, i * ldgb + j)));
     }
     ck_assert(isfinite(l1));
 
@@ -624,6 +637,79 @@ START_TEST(padding_ignored)
     pair_free(&clean);
 }
 END_TEST
+
+#ifdef HAVE_GUARD_PAGES
+/* A buffer of exactly `bytes` bytes with an inaccessible page right before
+ * it (at_end = 0) or right after it (at_end = 1): a read or write outside
+ * the array crashes the test instead of passing unnoticed. */
+struct fenced {
+    void *map;
+    size_t map_bytes;
+    void *ptr;
+};
+
+static void *fenced_alloc(struct fenced *f, size_t bytes, int at_end)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t data_pages = (bytes + page - 1) / page;
+    f->map_bytes = (data_pages + 2) * page;
+    f->map = mmap(NULL, f->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(f->map != MAP_FAILED);
+    char *base = f->map;
+    ck_assert_int_eq(mprotect(base, page, PROT_NONE), 0);
+    ck_assert_int_eq(mprotect(base + (data_pages + 1) * page, page, PROT_NONE), 0);
+    f->ptr = at_end ? base + (data_pages + 1) * page - bytes : base + page;
+    return f->ptr;
+}
+
+static void fenced_free(struct fenced *f)
+{
+    munmap(f->map, f->map_bytes);
+}
+
+START_TEST(exact_extent)
+{
+    /* Arrays exactly (n - 1) * ld + d elements long, fenced on one side:
+     * the library reads and writes inside them only. _i = prec + 2 *
+     * (fence after) + 4 * (padded). */
+    const int prec = _i % 2, at_end = (_i / 2) % 2, padded = _i / 4;
+    const size_t n = 7, d = 5, ld = padded ? d + 3 : d, count = (n - 1) * ld + d;
+    const size_t elem = elem_of(prec);
+    struct pair p;
+    struct fenced f[4];
+    vicreg_ctx *c1 = NULL, *c2 = NULL;
+    double l1 = NAN, l2 = NAN;
+    pair_make(&p, prec, 51, n, d, ld);
+    void *za = fenced_alloc(&f[0], count * elem, at_end);
+    void *zb = fenced_alloc(&f[1], count * elem, at_end);
+    void *ga = fenced_alloc(&f[2], count * elem, at_end);
+    void *gb = fenced_alloc(&f[3], count * elem, at_end);
+    memcpy(za, p.za, count * elem);
+    memcpy(zb, p.zb, count * elem);
+    void *ga2 = sentinel_buffer(prec, n * ld), *gb2 = sentinel_buffer(prec, n * ld);
+    ck_assert_int_eq(vicreg_ctx_create(&c1), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_create(&c2), VICREG_OK);
+    ck_assert_int_eq(call(prec, c1, n, d, za, ld, zb, ld, &l1, ga, ld, gb, ld), VICREG_OK);
+    ck_assert_int_eq(call(prec, c2, n, d, p.za, ld, p.zb, ld, &l2, ga2, ld, gb2, ld), VICREG_OK);
+    ck_assert_mem_eq(&l1, &l2, sizeof l1);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_mem_eq((char *)ga + i * ld * elem, (char *)ga2 + i * ld * elem, d * elem);
+        ck_assert_mem_eq((char *)gb + i * ld * elem, (char *)gb2 + i * ld * elem, d * elem);
+    }
+    /* And the errors found in such arrays: a NaN in the very last element. */
+    put(prec, zb, count - 1, NAN);
+    ck_assert_int_eq(call(prec, c1, n, d, za, ld, zb, ld, &l1, ga, ld, gb, ld),
+                     VICREG_ERR_NON_FINITE);
+    vicreg_ctx_destroy(c1);
+    vicreg_ctx_destroy(c2);
+    free(ga2);
+    free(gb2);
+    for (int k = 0; k < 4; k++)
+        fenced_free(&f[k]);
+    pair_free(&p);
+}
+END_TEST
+#endif
 
 /* ---------------------------------------------------------------------
  * Overlapping buffers. Every array lives in one block, at the element
@@ -801,6 +887,87 @@ START_TEST(overflow)
 }
 END_TEST
 
+START_TEST(overflow_never_silent)
+{
+    /* Over a sweep of scales, coefficients and data: a call either fails
+     * with VICREG_ERR_OVERFLOW and writes nothing, or succeeds with a
+     * finite loss, finite terms and finite gradients. */
+    const int prec = _i;
+    const double top = prec == F64 ? DBL_MAX : FLT_MAX;
+    const size_t n = 6, d = 4, count = n * d, elem = elem_of(prec);
+    double a[6 * 4], b[6 * 4];
+    int ok = 0, overflow = 0;
+    tu_make_batches(93, n, d, d, a, b);
+    void *za = sentinel_buffer(prec, count), *zb = sentinel_buffer(prec, count);
+    void *ga = malloc(count * elem), *gb = malloc(count * elem);
+    void *g0 = malloc(count * elem);
+    ck_assert(ga && gb && g0);
+    memset(g0, 0xA5, count * elem);
+    vicreg_ctx *c = NULL;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    for (int kind = 0; kind < 3; kind++)
+        for (int coeffs = 0; coeffs < 4; coeffs++) {
+            ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_INVARIANCE_COEFF,
+                                                  coeffs & 1 ? 1e9 : 25.0), VICREG_OK);
+            ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_COVARIANCE_COEFF,
+                                                  coeffs & 2 ? 1e9 : 1.0), VICREG_OK);
+            for (double scale = 1.0; scale < top; scale *= prec == F64 ? 1e10 : 10.0) {
+                for (size_t i = 0; i < count; i++) {
+                    double x = a[i], y = b[i];
+                    if (kind == 1) {
+                        /* Constant columns of opposite signs: no variance,
+                         * all invariance. */
+                        x = 1.0 + (double)(i % d);
+                        y = -x;
+                    } else if (kind == 2) {
+                        /* One outlier in an otherwise modest batch. */
+                        x = i == 5 ? 1.0 : a[i] / scale;
+                    }
+                    put(prec, za, i, fmax(fmin(x * scale, top), -top));
+                    put(prec, zb, i, fmax(fmin(y * scale, top), -top));
+                }
+                double loss;
+                memset(&loss, 0xA5, sizeof loss);
+                const double loss0 = loss;
+                memcpy(ga, g0, count * elem);
+                memcpy(gb, g0, count * elem);
+                int got = call(prec, c, n, d, za, d, zb, d, &loss, ga, d, gb, d);
+                ck_assert_msg(got == VICREG_OK || got == VICREG_ERR_OVERFLOW,
+                              "kind %d, scale %g: %s", kind, scale, vicreg_status_name(got));
+                if (got == VICREG_ERR_OVERFLOW) {
+                    overflow++;
+                    ck_assert(memcmp(&loss, &loss0, sizeof loss) == 0);
+                    ck_assert(memcmp(ga, g0, count * elem) == 0);
+                    ck_assert(memcmp(gb, g0, count * elem) == 0);
+                    continue;
+                }
+                ok++;
+                ck_assert_msg(isfinite(loss), "kind %d, coefficients %d, scale %g: loss %g",
+                              kind, coeffs, scale, loss);
+                for (size_t t = 0; t < N_TERMS; t++) {
+                    double v = NAN;
+                    ck_assert_int_eq(vicreg_ctx_get_term(c, all_terms[t], &v), VICREG_OK);
+                    ck_assert_msg(isfinite(v), "kind %d, scale %g: term %d = %g", kind, scale,
+                                  all_terms[t], v);
+                }
+                for (size_t i = 0; i < count; i++)
+                    ck_assert_msg(isfinite(at(prec, ga, i)) && isfinite(at(prec, gb, i)),
+                                  "kind %d, coefficients %d, scale %g: gradient %g, %g", kind,
+                                  coeffs, scale, at(prec, ga, i), at(prec, gb, i));
+            }
+        }
+    /* The sweep reached both outcomes. */
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_gt(overflow, 0);
+    vicreg_ctx_destroy(c);
+    free(za);
+    free(zb);
+    free(ga);
+    free(gb);
+    free(g0);
+}
+END_TEST
+
 START_TEST(large_but_safe)
 {
     /* A large scale that no type overflows at is not an error: the loss
@@ -825,8 +992,8 @@ START_TEST(large_but_safe)
     ref_vicreg(&rp, N, D, sa, sb, &r, NULL, NULL);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     ck_assert_int_eq(call(prec, c, N, D, za, D, zb, D, &loss, NULL, 0, NULL, 0), VICREG_OK);
-    ck_assert_msg(tu_rel(loss, r.loss) < (prec == F64 ? 1e-10 : 1e-4), "loss %.17g, reference %.17g",
-                  loss, r.loss);
+    ck_assert_msg(tu_rel(loss, r.loss) < (prec == F64 ? 1e-10 : 1e-4),
+                  "loss %.17g, reference %.17g", loss, r.loss);
     vicreg_ctx_destroy(c);
     free(za);
     free(zb);
@@ -940,6 +1107,9 @@ Suite *errors_suite(void)
 
     tc = tcase_create("padding");
     tcase_add_loop_test(tc, padding_ignored, 0, 8);
+#ifdef HAVE_GUARD_PAGES
+    tcase_add_loop_test(tc, exact_extent, 0, 8);
+#endif
     suite_add_tcase(s, tc);
 
     tc = tcase_create("overlap");
@@ -948,6 +1118,7 @@ Suite *errors_suite(void)
 
     tc = tcase_create("overflow");
     tcase_add_loop_test(tc, overflow, 0, 2);
+    tcase_add_loop_test(tc, overflow_never_silent, 0, 2);
     tcase_add_loop_test(tc, large_but_safe, 0, 2);
     suite_add_tcase(s, tc);
 

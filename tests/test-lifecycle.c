@@ -529,8 +529,8 @@ START_TEST(scratch_errors)
         { ctx, (size_t)INT_MAX + 1, 4, VICREG_PRECISION_F32, &bytes, VICREG_ERR_SIZE_OVERFLOW },
         { ctx, 4, (size_t)INT_MAX + 1, VICREG_PRECISION_F32, &bytes, VICREG_ERR_SIZE_OVERFLOW },
         { ctx, SIZE_MAX, SIZE_MAX, VICREG_PRECISION_F64, &bytes, VICREG_ERR_SIZE_OVERFLOW },
-        /* n d fits every integer type, the scratch does not fit size_t. */
-        { ctx, INT_MAX, INT_MAX, VICREG_PRECISION_F32, &bytes, VICREG_ERR_SIZE_OVERFLOW },
+        /* n and d fit int, but a min(n, d)-square matrix of doubles does
+         * not fit size_t. */
         { ctx, INT_MAX, INT_MAX, VICREG_PRECISION_F64, &bytes, VICREG_ERR_SIZE_OVERFLOW },
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

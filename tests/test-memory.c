@@ -63,8 +63,8 @@ static void teardown(void)
     fail_after(-1);
 }
 
-/* A correlated pair of n x d batches (ld = d) in the given precision, with
- * room for max_count elements so that smaller shapes can reuse it. */
+/* A correlated pair of n x d batches (ld = d) in the given precision; any
+ * smaller shape can read its first rows. */
 struct pair {
     void *za, *zb;
 };

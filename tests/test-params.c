@@ -71,8 +71,9 @@ START_TEST(bounds_documented)
     const struct key *k = &keys[_i];
     double lo = NAN, hi = NAN;
     ck_assert_int_eq(vicreg_param_bounds(k->key, &lo, &hi), VICREG_OK);
-    ck_assert_msg(lo == k->lower && hi == k->upper, "%s: bounds [%.17g, %.17g], want [%.17g, %.17g]",
-                  k->name, lo, hi, k->lower, k->upper);
+    ck_assert_msg(lo == k->lower && hi == k->upper,
+                  "%s: bounds [%.17g, %.17g], want [%.17g, %.17g]", k->name, lo, hi, k->lower,
+                  k->upper);
     /* The default lies inside its own range. */
     ck_assert(k->dflt >= lo && k->dflt <= hi);
     ck_assert_double_eq(get(k->key), k->dflt);
