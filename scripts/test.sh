@@ -12,7 +12,11 @@ run_suite() {
     shift
     echo "== $dir: $*"
     rm -rf "$dir"
-    meson setup "$dir" -Dwerror=true "$@" >/dev/null
+    local log
+    if ! log=$(meson setup "$dir" -Dwerror=true "$@" 2>&1); then
+        echo "$log"
+        return 1
+    fi
     ninja -C "$dir"
     meson test -C "$dir" --print-errorlogs
 }
