@@ -18,8 +18,18 @@ run_suite() {
         return 1
     fi
     ninja -C "$dir"
-    meson test -C "$dir" --print-errorlogs
+    local status=0
+    meson test -C "$dir" --print-errorlogs | tee "$results" || status=$?
+    # Count this build's results into the closing line.
+    passed=$((passed + $(awk '/^Ok:/ {print $2}' "$results")))
+    failed=$((failed + $(awk '/^Fail:/ {print $2}' "$results")))
+    return $status
 }
+
+passed=0
+failed=0
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 
 CC=gcc CXX=g++ run_suite build-ci-gcc
 CC=clang CXX=clang++ run_suite build-ci-clang
@@ -27,4 +37,5 @@ CC=clang CXX=clang++ run_suite build-ci-clang
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     CC=gcc CXX=g++ run_suite build-ci-asan -Dbuildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false
-echo "all test builds passed"
+echo "all three test builds passed"
+echo "$passed passed, $failed failed"
