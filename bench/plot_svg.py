@@ -12,21 +12,24 @@ Every input is a CSV file with a header row that has at least the columns
     median_s    median seconds per call
 
 (vicreg-bench --csv writes these and more; bench/compare_torch.py writes the
-same four). Rows from all files are merged; a later row for the same
-(shape, precision, impl) replaces an earlier one. Optional columns that are
-used when present: flops (of a libvicreg row: orders the shapes), cpu and
-blas_threads (shown under the title).
+same four). Rows from all files are merged; within one file a later row
+for the same (shape, precision, impl) replaces an earlier one. Optional
+columns that are used when present: flops (of a libvicreg row: orders the
+shapes), cpu and blas_threads (shown under the title).
 
 The plot: shapes on x, categorical, ordered by the flops of libvicreg's path
 (from the flops column, or else 6 n d min(n, d)); median time on a log y
 axis; one series per (impl, precision): colour by implementation, solid
-lines for f32 and dashed for f64. Standard library only; the SVG is written
-by hand.
+lines for f32 and dashed for f64. When two files both have rows for one
+(impl, precision), the later file's rows become the series
+"impl (file name)", so sources are never mixed on one line. Standard
+library only; the SVG is written by hand.
 """
 
 import argparse
 import csv
 import math
+import os
 import sys
 from xml.sax.saxutils import escape
 
@@ -66,10 +69,18 @@ def default_flops(shape):
 
 
 def read_rows(paths):
-    data = {}          # (shape, precision, impl) -> median seconds
-    flops = {}         # shape -> flops of the libvicreg row
+    """Returns (data, flops, info): data maps (shape, precision, series) to
+    the median seconds. A series is named after its impl; when an earlier
+    file already supplied the same (impl, precision), the later file's rows
+    become a series of their own, "impl (file name)", so that sources are
+    never mixed on one line (compare_torch.py also times libvicreg)."""
+    data = {}
+    flops = {}         # shape -> flops of the first libvicreg row
     info = {"cpu": set(), "blas_threads": set()}
+    claimed = set()    # (impl, precision) supplied by an earlier file
     for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        this_file = set()
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             missing = {"shape", "precision", "impl", "median_s"} - set(reader.fieldnames or [])
@@ -83,9 +94,11 @@ def read_rows(paths):
                 if not (t > 0.0 and math.isfinite(t)):
                     continue
                 shape = row["shape"].strip()
-                key = (shape, row["precision"].strip(), row["impl"].strip())
-                data[key] = t
-                if key[2] == "libvicreg" and row.get("flops"):
+                impl, prec = row["impl"].strip(), row["precision"].strip()
+                this_file.add((impl, prec))
+                series = "%s (%s)" % (impl, stem) if (impl, prec) in claimed else impl
+                data[(shape, prec, series)] = t
+                if impl == "libvicreg" and row.get("flops") and shape not in flops:
                     try:
                         flops[shape] = float(row["flops"])
                     except ValueError:
@@ -93,6 +106,7 @@ def read_rows(paths):
                 for col in info:
                     if row.get(col):
                         info[col].add(row[col].strip())
+        claimed |= this_file
     if not data:
         sys.exit("plot_svg.py: no rows with a positive median_s")
     return data, flops, info
@@ -126,9 +140,11 @@ def marker_svg(kind, x, y, colour, tooltip):
 def plot(data, flops, info, title):
     shapes = sorted({k[0] for k in data},
                     key=lambda s: (flops.get(s, default_flops(s)), s))
-    series = sorted({(k[2], k[1]) for k in data},
-                    key=lambda s: (IMPL_ORDER.index(s[0]) if s[0] in IMPL_ORDER else len(IMPL_ORDER),
-                                   s[0], s[1]))
+    def impl_rank(name):
+        base = name.split(" (")[0]
+        return IMPL_ORDER.index(base) if base in IMPL_ORDER else len(IMPL_ORDER)
+
+    series = sorted({(k[2], k[1]) for k in data}, key=lambda s: (impl_rank(s[0]), s[0], s[1]))
     colours = dict(COLOURS)
     extra = iter(EXTRA_COLOURS * 4)
     for impl, _ in series:
@@ -141,8 +157,10 @@ def plot(data, flops, info, title):
     if hi == lo:
         hi += 1
 
-    width, height = 980, 560
-    left, right, top, bottom = 80, 190, 70, 80
+    # The legend sits right of the plot; make room for its longest label.
+    longest = max(len("%s %s" % s) for s in series)
+    left, right, top, bottom = 80, max(190, 60 + 7 * longest), 70, 80
+    width, height = 790 + right, 560
     pw, ph = width - left - right, height - top - bottom
 
     def x_of(i):
