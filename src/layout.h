@@ -4,13 +4,13 @@
  *   double  sum[2][d]     column sums of Za, Zb; then their means
  *   double  var[2][d]     unbiased column variances
  *   double  inv[d]        per-column sums of (Za - Zb)^2
- *   double  coef[d]       per-column factor of the gradient pass
+ *   double  coef[2][d]    per-column factors of the gradient pass
  *   REAL    zc[2][n*d]    the centred batches, leading dimension d
  *   REAL    mat[m*m]      the d x d scatter (covariance path) or the
  *                         n x n Gram matrix (Gram path)
  *
  * Each array starts on a VICREG_ALIGN boundary. The total is about
- * 2 n d + min(n, d)^2 elements plus 6 d doubles.
+ * 2 n d + min(n, d)^2 elements plus 7 d doubles.
  */
 #ifndef VICREG_LAYOUT_H
 #define VICREG_LAYOUT_H
@@ -26,7 +26,7 @@ struct vicreg_layout {
     double *sum[2];
     double *var[2];
     double *inv;
-    double *coef;
+    double *coef[2];
     void *zc[2];
     void *mat;
     size_t mat_dim; /* m */
@@ -63,7 +63,9 @@ static inline size_t vicreg_layout_build(struct vicreg_layout *out, void *base, 
     at_var[0] = vicreg_layout_take(&off, d, sizeof(double));
     at_var[1] = vicreg_layout_take(&off, d, sizeof(double));
     size_t at_inv = vicreg_layout_take(&off, d, sizeof(double));
-    size_t at_coef = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_coef[2];
+    at_coef[0] = vicreg_layout_take(&off, d, sizeof(double));
+    at_coef[1] = vicreg_layout_take(&off, d, sizeof(double));
     size_t nd = n && d > SIZE_MAX / n ? SIZE_MAX : n * d;
     size_t mm = m && m > SIZE_MAX / m ? SIZE_MAX : m * m;
     at_zc[0] = vicreg_layout_take(&off, nd, elem_size);
@@ -77,9 +79,9 @@ static inline size_t vicreg_layout_build(struct vicreg_layout *out, void *base, 
             out->sum[k] = (double *)(void *)(b + at_sum[k]);
             out->var[k] = (double *)(void *)(b + at_var[k]);
             out->zc[k] = b + at_zc[k];
+            out->coef[k] = (double *)(void *)(b + at_coef[k]);
         }
         out->inv = (double *)(void *)(b + at_inv);
-        out->coef = (double *)(void *)(b + at_coef);
         out->mat = b + at_mat;
         out->mat_dim = m;
     }

@@ -15,6 +15,7 @@
 #define FN(name) name##_f32
 
 #include "colstats.inc"
+#include "matrix.inc"
 #include "covpath.inc"
 #include "grampath.inc"
 #include "loss.inc"
