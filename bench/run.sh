@@ -20,6 +20,9 @@ ninja -C build-perf >/dev/null
 } > "$out/environment.txt"
 build-perf/bench/vicreg-bench --precision both --min-reps 7 --csv "$out/blas_floor.csv" |
     tee "$out/blas_floor.txt"
+# Accuracy of the two paths in float32 (the measurement behind the
+# automatic path rule); timing nothing, so its place in the run is free.
+build-perf/bench/path-accuracy 256 1024 > "$out/path_accuracy.csv"
 /usr/bin/python3 bench/compare_torch.py --lib build-perf/libvicreg.so.1 \
     --csv "$out/pytorch.csv" | tee "$out/pytorch.txt"
 /usr/bin/python3 bench/plot_svg.py -o "$out/time_by_shape.svg" "$out/blas_floor.csv" "$out/pytorch.csv"
