@@ -4,6 +4,7 @@
 VICREG_PACKAGES=(
     build-essential g++ clang pkg-config meson ninja-build
     libopenblas-dev check python3
+    valgrind abigail-tools libclang-rt-14-dev
 )
 
 vicreg_install_deps() {

@@ -38,4 +38,78 @@ ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_
     CC=gcc CXX=g++ run_suite build-ci-asan -Dbuildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false
 echo "all three test builds passed"
+
+# ---------------------------------------------------------------------
+# Robustness (issue 4): valgrind, ThreadSanitizer, fuzzing, the ABI gate.
+# The soak test (suite 'soak') and the threads stress test already ran in
+# the three builds above.
+# ---------------------------------------------------------------------
+
+# Sets up and builds $1 with the rest as meson setup arguments; only the
+# ninja targets in $targets when that is set.
+setup_build() {
+    local dir=$1
+    shift
+    echo "== $dir: $*"
+    rm -rf "$dir"
+    local log
+    if ! log=$(meson setup "$dir" "$@" 2>&1); then
+        echo "$log"
+        return 1
+    fi
+    ninja -C "$dir" ${targets:-}
+}
+
+# meson test in $1 with the other arguments, counted into the closing line.
+count_tests() {
+    local dir=$1
+    shift
+    local status=0
+    meson test -C "$dir" --print-errorlogs "$@" | tee "$results" || status=$?
+    passed=$((passed + $(awk '/^Ok:/ {print $2}' "$results")))
+    failed=$((failed + $(awk '/^Fail:/ {print $2}' "$results")))
+    return $status
+}
+
+step_start=$SECONDS
+step_time() {
+    echo "-- $1 took $((SECONDS - step_start)) s"
+    step_start=$SECONDS
+}
+
+# 4. valgrind memcheck over the suite (the 'valgrind' test setup in
+# meson.build: --error-exitcode=1 --leak-check=full, CK_FORK=no), in a
+# gcc build with debug info. The same build serves the ABI gate (step 7).
+CC=gcc CXX=g++ setup_build build-ci-debug -Dwerror=true -Dbuildtype=debugoptimized
+count_tests build-ci-debug --setup valgrind
+step_time "valgrind"
+
+# 5. ThreadSanitizer: the threads stress test (12 threads, each its own
+# context and shapes, bitwise equal to one thread) and the Check 'threads'
+# suite, built with clang -fsanitize=thread.
+CC=clang CXX=clang++ targets="tests/test-threads-stress tests/test-vicreg" \
+    setup_build build-ci-tsan -Dwerror=true -Dbuildtype=debugoptimized \
+    -Db_sanitize=thread -Db_lundef=false
+count_tests build-ci-tsan --no-rebuild --setup tsan unit threads-stress
+step_time "ThreadSanitizer"
+
+# 6. libFuzzer: replay the committed seed corpus (a meson test), then fuzz
+# for a bounded time from it into a scratch corpus. A crash or an
+# invariant failure stops CI and leaves the input in build-ci-fuzz/.
+CC=clang CXX=clang++ targets=tests/fuzz-loss \
+    setup_build build-ci-fuzz -Dwerror=true -Dbuildtype=debugoptimized -Dfuzz=true
+count_tests build-ci-fuzz --no-rebuild --suite fuzz
+fuzz_corpus=$(mktemp -d)
+trap 'rm -f "$results"; rm -rf "$fuzz_corpus"' EXIT
+OPENBLAS_NUM_THREADS=1 build-ci-fuzz/tests/fuzz-loss -max_total_time="${VICREG_FUZZ_SECONDS:-120}" \
+    -print_final_stats=1 -artifact_prefix=build-ci-fuzz/ "$fuzz_corpus" tests/fuzz/corpus \
+    2>build-ci-fuzz/fuzz.log || { tail -50 build-ci-fuzz/fuzz.log; exit 1; }
+grep -E '^(#[0-9]+ +DONE|stat::)' build-ci-fuzz/fuzz.log
+step_time "fuzzing"
+
+# 7. The ABI gate: abidiff against abi/libvicreg.so.1.abi, every symbol in
+# a version node, released nodes of src/vicreg.map unchanged.
+bash abi/check-abi.sh build-ci-debug
+step_time "ABI gate"
+
 echo "$passed passed, $failed failed"
