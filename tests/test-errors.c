@@ -139,14 +139,6 @@ static void guard_check(struct guard *g, const char *what)
 /* ---------------------------------------------------------------------
  * The state of a context that an error must not change.
  * --------------------------------------------------------------------- */
-static const int all_terms[] = {
-    VICREG_TERM_LOSS, VICREG_TERM_INVARIANCE, VICREG_TERM_VARIANCE_A, VICREG_TERM_VARIANCE_B,
-    VICREG_TERM_COVARIANCE_A, VICREG_TERM_COVARIANCE_B, VICREG_TERM_MEAN_STD_A,
-    VICREG_TERM_MEAN_STD_B, VICREG_TERM_MIN_STD_A, VICREG_TERM_MIN_STD_B,
-    VICREG_TERM_COLLAPSED_FRACTION_A, VICREG_TERM_COLLAPSED_FRACTION_B,
-    VICREG_TERM_EFFECTIVE_RANK_A, VICREG_TERM_EFFECTIVE_RANK_B, VICREG_TERM_PATH_USED,
-};
-#define N_TERMS (sizeof all_terms / sizeof all_terms[0])
 
 static const int all_params[] = {
     VICREG_PARAM_INVARIANCE_COEFF, VICREG_PARAM_VARIANCE_COEFF, VICREG_PARAM_COVARIANCE_COEFF,
@@ -156,7 +148,7 @@ static const int all_params[] = {
 
 struct snapshot {
     int has_result;
-    double terms[N_TERMS];
+    double terms[TU_N_TERMS];
     double params[N_PARAMS];
 };
 
@@ -167,8 +159,8 @@ static void snap(const vicreg_ctx *c, struct snapshot *s)
     int status = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &v);
     ck_assert(status == VICREG_OK || status == VICREG_ERR_NO_RESULT);
     s->has_result = status == VICREG_OK;
-    for (size_t t = 0; t < N_TERMS; t++)
-        ck_assert_int_eq(vicreg_ctx_get_term(c, all_terms[t], &s->terms[t]),
+    for (size_t t = 0; t < TU_N_TERMS; t++)
+        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[t], &s->terms[t]),
                          s->has_result ? VICREG_OK : VICREG_ERR_NO_RESULT);
     for (size_t p = 0; p < N_PARAMS; p++)
         ck_assert_int_eq(vicreg_ctx_get_param(c, all_params[p], &s->params[p]), VICREG_OK);
@@ -944,11 +936,11 @@ START_TEST(overflow_never_silent)
                 ok++;
                 ck_assert_msg(isfinite(loss), "kind %d, coefficients %d, scale %g: loss %g",
                               kind, coeffs, scale, loss);
-                for (size_t t = 0; t < N_TERMS; t++) {
+                for (size_t t = 0; t < TU_N_TERMS; t++) {
                     double v = NAN;
-                    ck_assert_int_eq(vicreg_ctx_get_term(c, all_terms[t], &v), VICREG_OK);
+                    ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[t], &v), VICREG_OK);
                     ck_assert_msg(isfinite(v), "kind %d, scale %g: term %d = %g", kind, scale,
-                                  all_terms[t], v);
+                                  tu_all_terms[t], v);
                 }
                 for (size_t i = 0; i < count; i++)
                     ck_assert_msg(isfinite(at(prec, ga, i)) && isfinite(at(prec, gb, i)),

@@ -12,15 +12,6 @@
 
 #include "testutil.h"
 
-static const int all_terms[] = {
-    VICREG_TERM_LOSS, VICREG_TERM_INVARIANCE, VICREG_TERM_VARIANCE_A, VICREG_TERM_VARIANCE_B,
-    VICREG_TERM_COVARIANCE_A, VICREG_TERM_COVARIANCE_B, VICREG_TERM_MEAN_STD_A,
-    VICREG_TERM_MEAN_STD_B, VICREG_TERM_MIN_STD_A, VICREG_TERM_MIN_STD_B,
-    VICREG_TERM_COLLAPSED_FRACTION_A, VICREG_TERM_COLLAPSED_FRACTION_B,
-    VICREG_TERM_EFFECTIVE_RANK_A, VICREG_TERM_EFFECTIVE_RANK_B, VICREG_TERM_PATH_USED,
-};
-#define N_TERMS (sizeof all_terms / sizeof all_terms[0])
-
 /* Keys that name no term (the gaps between the pinned values included). */
 static const int bad_terms[] = { -1, 6, 7, 9, 18, 19, 21, 30, 9999, INT_MIN, INT_MAX };
 #define N_BAD_TERMS (sizeof bad_terms / sizeof bad_terms[0])
@@ -51,10 +42,10 @@ static void teardown(void)
 /* Every term of the last call; asserts that each one is available. */
 static void read_terms(const vicreg_ctx *c, double *out)
 {
-    for (size_t t = 0; t < N_TERMS; t++) {
+    for (size_t t = 0; t < TU_N_TERMS; t++) {
         out[t] = NAN;
-        ck_assert_msg(vicreg_ctx_get_term(c, all_terms[t], &out[t]) == VICREG_OK,
-                      "term %d not available after a successful call", all_terms[t]);
+        ck_assert_msg(vicreg_ctx_get_term(c, tu_all_terms[t], &out[t]) == VICREG_OK,
+                      "term %d not available after a successful call", tu_all_terms[t]);
     }
 }
 
@@ -165,9 +156,9 @@ END_TEST
  * --------------------------------------------------------------------- */
 START_TEST(terms_before_call)
 {
-    for (size_t t = 0; t < N_TERMS; t++) {
+    for (size_t t = 0; t < TU_N_TERMS; t++) {
         double v = 42.0;
-        ck_assert_int_eq(vicreg_ctx_get_term(ctx, all_terms[t], &v), VICREG_ERR_NO_RESULT);
+        ck_assert_int_eq(vicreg_ctx_get_term(ctx, tu_all_terms[t], &v), VICREG_ERR_NO_RESULT);
         ck_assert_double_eq(v, 42.0);
     }
 }
@@ -194,7 +185,7 @@ END_TEST
 
 START_TEST(terms_after_call)
 {
-    double loss = NAN, got[N_TERMS];
+    double loss = NAN, got[TU_N_TERMS];
     struct ref_params p = ref_default_params();
     struct ref_result r;
     ref_vicreg(&p, LN, LD, za, zb, &r, NULL, NULL);
@@ -210,9 +201,9 @@ START_TEST(terms_after_call)
     };
     for (size_t t = 0; t < sizeof want / sizeof want[0]; t++)
         ck_assert_msg(fabs(got[t] - want[t]) <= 1e-10 * fmax(1.0, fabs(want[t])),
-                      "term %d = %.17g, reference %.17g", all_terms[t], got[t], want[t]);
+                      "term %d = %.17g, reference %.17g", tu_all_terms[t], got[t], want[t]);
     /* LN >= LD: the automatic path takes the covariance. */
-    ck_assert_double_eq(got[N_TERMS - 1], VICREG_PATH_COVARIANCE);
+    ck_assert_double_eq(got[TU_N_TERMS - 1], VICREG_PATH_COVARIANCE);
 }
 END_TEST
 
@@ -237,7 +228,7 @@ END_TEST
  * those of the successful call, bit for bit. */
 START_TEST(terms_survive_failure)
 {
-    double loss = NAN, before[N_TERMS], after[N_TERMS];
+    double loss = NAN, before[TU_N_TERMS], after[TU_N_TERMS];
     double bad[LN * LD], huge[LN * LD], grad[LN * LD];
     ck_assert_int_eq(vicreg_loss_f64(ctx, LN, LD, za, LD, zb, LD, &loss, NULL, 0, NULL, 0),
                      VICREG_OK);
@@ -304,8 +295,8 @@ START_TEST(failure_before_any_success)
     ck_assert_int_eq(vicreg_loss_f64(ctx, LN, LD, za, LD, bad, LD, &loss, NULL, 0, NULL, 0),
                      VICREG_ERR_NON_FINITE);
     ck_assert_double_eq(loss, 7.0);
-    for (size_t t = 0; t < N_TERMS; t++)
-        ck_assert_int_eq(vicreg_ctx_get_term(ctx, all_terms[t], &v), VICREG_ERR_NO_RESULT);
+    for (size_t t = 0; t < TU_N_TERMS; t++)
+        ck_assert_int_eq(vicreg_ctx_get_term(ctx, tu_all_terms[t], &v), VICREG_ERR_NO_RESULT);
     ck_assert_double_eq(v, 42.0);
 }
 END_TEST

@@ -103,18 +103,9 @@ static void *sentinel_buffer(int prec, size_t count)
     return p;
 }
 
-static const int all_terms[] = {
-    VICREG_TERM_LOSS, VICREG_TERM_INVARIANCE, VICREG_TERM_VARIANCE_A, VICREG_TERM_VARIANCE_B,
-    VICREG_TERM_COVARIANCE_A, VICREG_TERM_COVARIANCE_B, VICREG_TERM_MEAN_STD_A,
-    VICREG_TERM_MEAN_STD_B, VICREG_TERM_MIN_STD_A, VICREG_TERM_MIN_STD_B,
-    VICREG_TERM_COLLAPSED_FRACTION_A, VICREG_TERM_COLLAPSED_FRACTION_B,
-    VICREG_TERM_EFFECTIVE_RANK_A, VICREG_TERM_EFFECTIVE_RANK_B, VICREG_TERM_PATH_USED,
-};
-#define N_TERMS (sizeof all_terms / sizeof all_terms[0])
-
 struct terms {
     int has;
-    double v[N_TERMS];
+    double v[TU_N_TERMS];
 };
 
 static void read_terms(const vicreg_ctx *c, struct terms *t)
@@ -122,8 +113,8 @@ static void read_terms(const vicreg_ctx *c, struct terms *t)
     double x;
     memset(t, 0, sizeof *t);
     t->has = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &x) == VICREG_OK;
-    for (size_t k = 0; k < N_TERMS; k++)
-        ck_assert_int_eq(vicreg_ctx_get_term(c, all_terms[k], &t->v[k]),
+    for (size_t k = 0; k < TU_N_TERMS; k++)
+        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[k], &t->v[k]),
                          t->has ? VICREG_OK : VICREG_ERR_NO_RESULT);
 }
 
@@ -303,7 +294,7 @@ START_TEST(no_alloc_fixed_path)
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
     ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
-    ck_assert_double_eq(r.t.v[N_TERMS - 1], path);
+    ck_assert_double_eq(r.t.v[TU_N_TERMS - 1], path);
     result_free(&r);
     sweep_no_alloc(prec, c, n, d, path == VICREG_PATH_GRAM ? "Gram path" : "covariance path");
     vicreg_ctx_destroy(c);

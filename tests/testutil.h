@@ -22,6 +22,10 @@ Suite *gradients_suite(void);
 Suite *vectors_suite(void);
 Suite *threads_suite(void);
 
+/* Every term key of the API, VICREG_TERM_PATH_USED last. */
+#define TU_N_TERMS 15
+extern const int tu_all_terms[TU_N_TERMS];
+
 /* A small deterministic generator (splitmix64), so every run and every
  * thread sees the same data. */
 static inline uint64_t tu_next(uint64_t *state)
