@@ -3,7 +3,7 @@
 # libvicreg need, when any of them is missing. Sourced by the other scripts.
 VICREG_PACKAGES=(
     build-essential g++ clang pkg-config meson ninja-build
-    libopenblas-dev check python3
+    libopenblas-dev check python3 zlib1g-dev
     valgrind abigail-tools libclang-rt-14-dev
 )
 
