@@ -567,7 +567,11 @@ static int run_eval_only(const struct options *o, const struct eval_set *es)
     if (fm_mlp_in(&enc) != es->pixels)
         fm_die("%s: the encoder takes %zu inputs, the images have %zu pixels", o->eval_only,
                fm_mlp_in(&enc), es->pixels);
-    struct eval_result r = evaluate("checkpoint", &enc, es, o);
+    /* The probe's random choices use the seed of the run that saved the
+     * checkpoint, so that this reproduces its numbers. */
+    struct options eo = *o;
+    eo.seed = info.seed;
+    struct eval_result r = evaluate("checkpoint", &enc, es, &eo);
     print_table(&r, 1, es);
     make_dir(o->out_dir);
     write_eval_csv(o->out_dir, &r, 1);
