@@ -5,6 +5,8 @@ VICREG_PACKAGES=(
     build-essential g++ clang pkg-config meson ninja-build
     libopenblas-dev check python3 zlib1g-dev
     valgrind abigail-tools libclang-rt-14-dev
+    python3-numpy python3-pytest python3-torch python3-pip python3-venv
+    python3-setuptools cargo openmpi-bin libopenmpi-dev
 )
 
 vicreg_install_deps() {
