@@ -1,0 +1,366 @@
+"""Context: one vicreg_ctx, its parameters, loss calls and terms."""
+
+import collections
+import ctypes
+import threading
+
+import numpy as np
+
+from . import _arrays
+from ._errors import VicregError, check
+
+# Parameter keys (VICREG_PARAM_*), by the names the keyword arguments use.
+PARAMS = {
+    "invariance_coeff": 1,   # lambda
+    "variance_coeff": 2,     # mu
+    "covariance_coeff": 3,   # nu
+    "std_target": 10,        # gamma
+    "eps": 11,
+    "convention": 20,
+    "path": 30,
+    "grad_scale": 40,        # libvicreg >= 1.1
+}
+CONVENTIONS = {"reference": 0, "paper": 1}
+PATHS = {"auto": 0, "covariance": 1, "gram": 2}
+_ENUMS = {"convention": CONVENTIONS, "path": PATHS}
+
+# Term keys (VICREG_TERM_*), by the names of the terms dict.
+TERMS = {
+    "loss": 0,
+    "invariance": 1,
+    "variance_a": 2,
+    "variance_b": 3,
+    "covariance_a": 4,
+    "covariance_b": 5,
+    "mean_std_a": 10,
+    "mean_std_b": 11,
+    "min_std_a": 12,
+    "min_std_b": 13,
+    "collapsed_fraction_a": 14,
+    "collapsed_fraction_b": 15,
+    "effective_rank_a": 16,
+    "effective_rank_b": 17,
+    "path_used": 20,
+}
+
+PRECISIONS = {np.dtype(np.float32): 1, np.dtype(np.float64): 2}
+
+LossResult = collections.namedtuple("LossResult", "loss terms grad_a grad_b")
+LossResult.__doc__ = """What a loss call returns: ``loss`` (a Python float,
+computed in double), ``terms`` (dict: the terms and collapse diagnostics,
+see Context.terms), ``grad_a`` and ``grad_b`` (dL/dZa and dL/dZb as NumPy
+arrays of the batches' dtype, or None when grad=False)."""
+
+
+def _param_key(name):
+    if isinstance(name, str):
+        try:
+            return PARAMS[name]
+        except KeyError:
+            raise ValueError("unknown parameter %r; known: %s"
+                             % (name, ", ".join(PARAMS))) from None
+    return int(name)
+
+
+def _param_value(name, value):
+    """The double the C setter takes: enumerated parameters by name."""
+    table = _ENUMS.get(name) if isinstance(name, str) else None
+    if table is not None and isinstance(value, str):
+        try:
+            return float(table[value])
+        except KeyError:
+            raise ValueError("unknown %s %r; known: %s"
+                             % (name, value, ", ".join(table))) from None
+    return float(value)
+
+
+def _precision(dtype):
+    dtype = _arrays.check_dtype(dtype, "dtype")
+    return PRECISIONS[dtype]
+
+
+class Context:
+    """A libvicreg context: parameters, reusable scratch, and the terms of
+    the last successful call.
+
+    ``Context(**params)`` creates one with the library's defaults
+    (reference convention, invariance_coeff = variance_coeff = 25,
+    covariance_coeff = 1, std_target = 1, eps = 1e-4, path 'auto') and then
+    sets the parameters given; see ``set``.
+
+    Close it with ``close()`` or use it as a context manager; a context
+    that is garbage collected is closed too. Scratch memory grows to the
+    largest shape seen and is reused, so one Context per training loop
+    allocates only on its first call.
+
+    Threads: calls on one Context are serialised by a lock (the C context
+    must be used by one thread at a time; the lock keeps that true when a
+    Context is shared). The library call itself runs with the GIL released,
+    so different Contexts in different threads run in parallel.
+    """
+
+    def __init__(self, **params):
+        from . import lib  # the loaded library, bound at package import
+        self._lib = lib
+        self._lock = threading.Lock()
+        handle = ctypes.c_void_p()
+        check(lib, lib.vicreg_ctx_create(ctypes.byref(handle)),
+              "vicreg_ctx_create")
+        self._handle = handle
+        try:
+            self.set(**params)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------
+
+    @property
+    def closed(self):
+        return self._handle is None
+
+    @property
+    def handle(self):
+        """The vicreg_ctx * as a ctypes.c_void_p, for calling the raw
+        functions of ``vicreg.lib``."""
+        self._check_open()
+        return self._handle
+
+    def close(self):
+        """Frees the C context. Closing twice is harmless."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            self._lib.vicreg_ctx_destroy(handle)
+
+    def __enter__(self):
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _check_open(self):
+        if self._handle is None:
+            raise ValueError("the vicreg Context is closed")
+
+    def copy(self):
+        """A new Context with the same parameters (no scratch, no terms)."""
+        return Context(**self.params())
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        # Pickled as its parameters: a C pointer means nothing elsewhere.
+        return (_from_params, (self.params(),))
+
+    def __repr__(self):
+        if self.closed:
+            return "<vicreg.Context closed>"
+        return "<vicreg.Context %s>" % ", ".join(
+            "%s=%r" % item for item in self.params().items())
+
+    # -- parameters ------------------------------------------------------
+
+    def set(self, **params):
+        """Sets parameters by name: invariance_coeff (lambda),
+        variance_coeff (mu), covariance_coeff (nu), std_target (gamma), eps,
+        convention ('reference' or 'paper'), path ('auto', 'covariance' or
+        'gram') and, with libvicreg >= 1.1, grad_scale. None leaves a
+        parameter as it is. An out-of-range value raises VicregError
+        (VICREG_ERR_OUT_OF_RANGE) and leaves that parameter unchanged."""
+        for name, value in params.items():
+            if value is not None:
+                self.set_param(name, value)
+
+    def set_param(self, key, value):
+        """Sets one parameter, by name or by its VICREG_PARAM_* number."""
+        number = _param_key(key)
+        value = _param_value(key, value)
+        with self._lock:
+            self._check_open()
+            check(self._lib, self._lib.vicreg_ctx_set_param(
+                self._handle, number, value), "vicreg_ctx_set_param")
+
+    def get_param(self, key):
+        """One parameter's value as a float, by name or number."""
+        number = _param_key(key)
+        value = ctypes.c_double()
+        with self._lock:
+            self._check_open()
+            check(self._lib, self._lib.vicreg_ctx_get_param(
+                self._handle, number, ctypes.byref(value)),
+                "vicreg_ctx_get_param")
+        return value.value
+
+    def params(self):
+        """Every parameter the library knows, by name; convention and path
+        as names."""
+        out = {}
+        for name in PARAMS:
+            try:
+                value = self.get_param(name)
+            except VicregError:
+                if name == "grad_scale":  # not in a 1.0 library
+                    continue
+                raise
+            table = _ENUMS.get(name)
+            if table is not None:
+                value = {v: k for k, v in table.items()}.get(int(value), value)
+            out[name] = value
+        return out
+
+    # -- compute ---------------------------------------------------------
+
+    def loss(self, za, zb, *, grad=True, out=None):
+        """The VICReg loss of two batches (n x d NumPy arrays, float32 or
+        float64, the same dtype and shape) with this context's parameters.
+
+        grad: True computes dL/dZa and dL/dZb too, False neither; a pair
+        of bools such as (True, False) computes only the ones asked for
+        (the other comes back as None).
+        out: optional pair (grad_a, grad_b) of arrays to write the gradients
+        into (the batches' dtype and shape, a row-major layout; either may
+        be None to have it allocated). Reusing them saves two allocations
+        per call.
+
+        Returns a LossResult (loss, terms, grad_a, grad_b). Errors of the
+        library raise VicregError; nothing passed in is changed then.
+        """
+        za, lda = _arrays.as_batch(za, "za")
+        zb, ldb = _arrays.as_batch(zb, "zb")
+        if za.dtype != zb.dtype:
+            raise TypeError("za is %s and zb is %s; pass both in one dtype"
+                            % (za.dtype, zb.dtype))
+        if za.shape != zb.shape:
+            raise ValueError("za has shape %s and zb %s; they must match"
+                             % (za.shape, zb.shape))
+        n, d = za.shape
+        if isinstance(grad, (tuple, list)):
+            wanted = tuple(bool(g) for g in grad)
+        else:
+            wanted = (bool(grad), bool(grad))
+        if len(wanted) != 2:
+            raise ValueError("grad must be a bool or a pair of bools")
+        given = (None, None) if out is None else tuple(out)
+        if len(given) != 2:
+            raise ValueError("out must be a pair (grad_a, grad_b)")
+        grads = [None, None]
+        lds = [max(d, 1), max(d, 1)]
+        for i, buffer in enumerate(given):
+            what = ("grad_a", "grad_b")[i]
+            if not wanted[i]:
+                if buffer is not None:
+                    raise ValueError("out gives %s but its gradient is not "
+                                     "asked for" % what)
+            elif buffer is None:
+                grads[i] = np.empty((n, d), dtype=za.dtype)
+            else:
+                grads[i], lds[i] = _arrays.as_output(
+                    buffer, za.shape, za.dtype, what)
+        if za.dtype == np.float32:
+            function, real_p = self._lib.vicreg_loss_f32, ctypes.c_float
+        else:
+            function, real_p = self._lib.vicreg_loss_f64, ctypes.c_double
+        pointer = ctypes.POINTER(real_p)
+
+        def ptr(array):
+            return None if array is None else array.ctypes.data_as(pointer)
+
+        loss = ctypes.c_double()
+        with self._lock:
+            self._check_open()
+            status = function(self._handle, n, d, ptr(za), lda, ptr(zb), ldb,
+                              ctypes.byref(loss), ptr(grads[0]), lds[0],
+                              ptr(grads[1]), lds[1])
+            check(self._lib, status, function.__name__)
+            terms = self._terms_locked()
+        return LossResult(loss.value, terms, grads[0], grads[1])
+
+    def scratch_bytes(self, n, d, dtype=np.float64):
+        """The scratch bytes a loss call of shape (n, d) in ``dtype`` needs
+        with this context's path parameter."""
+        size = ctypes.c_size_t()
+        with self._lock:
+            self._check_open()
+            check(self._lib, self._lib.vicreg_ctx_scratch_bytes(
+                self._handle, n, d, _precision(dtype), ctypes.byref(size)),
+                "vicreg_ctx_scratch_bytes")
+        return size.value
+
+    def reserve(self, n, d, dtype=np.float64):
+        """Allocates the scratch for shape (n, d) now, so that later calls
+        at that size or smaller allocate nothing."""
+        with self._lock:
+            self._check_open()
+            check(self._lib, self._lib.vicreg_ctx_reserve(
+                self._handle, n, d, _precision(dtype)), "vicreg_ctx_reserve")
+
+    # -- terms -----------------------------------------------------------
+
+    def term(self, key):
+        """One term of the last successful call, by name (a key of
+        ``terms()``) or VICREG_TERM_* number, as a float. Raises VicregError
+        (VICREG_ERR_NO_RESULT) before the first successful call."""
+        if isinstance(key, str):
+            try:
+                number = TERMS[key]
+            except KeyError:
+                raise ValueError("unknown term %r; known: %s"
+                                 % (key, ", ".join(TERMS))) from None
+        else:
+            number = int(key)
+        with self._lock:
+            self._check_open()
+            return self._term_locked(number)
+
+    def terms(self):
+        """The terms and diagnostics of the last successful call: loss,
+        invariance (in the context's convention), variance_a/_b and
+        covariance_a/_b (unweighted), mean_std_a/_b, min_std_a/_b,
+        collapsed_fraction_a/_b, effective_rank_a/_b (floats) and path_used
+        ('covariance' or 'gram')."""
+        with self._lock:
+            self._check_open()
+            return self._terms_locked()
+
+    def _term_locked(self, number):
+        value = ctypes.c_double()
+        check(self._lib, self._lib.vicreg_ctx_get_term(
+            self._handle, number, ctypes.byref(value)), "vicreg_ctx_get_term")
+        return value.value
+
+    def _terms_locked(self):
+        terms = {name: self._term_locked(number)
+                 for name, number in TERMS.items()}
+        paths = {v: k for k, v in PATHS.items()}
+        terms["path_used"] = paths.get(int(terms["path_used"]),
+                                       terms["path_used"])
+        return terms
+
+
+def _from_params(params):
+    return Context(**params)
+
+
+def loss(za, zb, *, convention=None, invariance_coeff=None,
+         variance_coeff=None, covariance_coeff=None, std_target=None,
+         eps=None, path=None, grad_scale=None, grad=True, out=None):
+    """The VICReg loss of two batches in one call.
+
+    Creates a Context with the parameters given (None keeps the library's
+    default: convention 'reference', invariance_coeff = variance_coeff = 25,
+    covariance_coeff = 1, std_target = 1, eps = 1e-4, path 'auto'; see
+    Context.set) and returns ``Context.loss(za, zb, grad=grad, out=out)``:
+    a LossResult (loss, terms, grad_a, grad_b). In a loop keep a Context
+    instead, which reuses its scratch memory.
+    """
+    params = dict(convention=convention, invariance_coeff=invariance_coeff,
+                  variance_coeff=variance_coeff,
+                  covariance_coeff=covariance_coeff, std_target=std_target,
+                  eps=eps, path=path, grad_scale=grad_scale)
+    with Context(**params) as context:
+        return context.loss(za, zb, grad=grad, out=out)
