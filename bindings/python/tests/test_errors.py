@@ -82,12 +82,13 @@ def test_non_finite_leaves_buffers_untouched(dtype, bad):
 
 
 def test_no_memory():
-    # 2 PiB of scratch: more than any x86-64 or arm64 address space holds,
-    # so the allocation fails whatever the overcommit policy.
+    # 8 PiB of scratch (d = 2^25 on the covariance path): more than a
+    # 48-bit (x86-64) or 52-bit (arm64) address space holds, so the
+    # allocation fails whatever the overcommit policy.
     with vicreg.Context(path="covariance") as context:
-        need = context.scratch_bytes(2, 2 ** 24)
-        assert need > 2 ** 50
-        expect(vicreg.ERR_NO_MEMORY, context.reserve, 2, 2 ** 24)
+        need = context.scratch_bytes(2, 2 ** 25)
+        assert need > 2 ** 52
+        expect(vicreg.ERR_NO_MEMORY, context.reserve, 2, 2 ** 25)
         za, zb = make_batches(6, 3, seed=22)
         assert context.loss(za, zb).loss > 0  # still usable
 
@@ -155,7 +156,7 @@ def _provoke(status):
         vicreg.ERR_INVALID_ARGUMENT: lambda: context.set_param(99, 0),
         vicreg.ERR_OUT_OF_RANGE: lambda: context.set(eps=0),
         vicreg.ERR_NON_FINITE: lambda: context.loss(nan, zb),
-        vicreg.ERR_NO_MEMORY: lambda: context.reserve(2, 2 ** 24),
+        vicreg.ERR_NO_MEMORY: lambda: context.reserve(2, 2 ** 25),
         vicreg.ERR_BAD_SHAPE: lambda: context.loss(za[:1], zb[:1]),
         vicreg.ERR_SIZE_OVERFLOW: lambda: context.reserve(2 ** 40, 2 ** 40),
         vicreg.ERR_OVERLAP: lambda: context.loss(za, zb, out=(zb, None)),
