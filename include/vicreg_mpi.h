@@ -1,0 +1,262 @@
+/*
+ * vicreg_mpi.h - the VICReg loss of a batch split over MPI processes.
+ *
+ * Copyright (c) 2026 the libvicreg authors. MIT licence (see LICENSE).
+ *
+ * This header is the manual of libvicreg-mpi (libvicreg-mpi.so.1), a small
+ * layer over libvicreg (see vicreg.h for the loss itself) that is built
+ * when an MPI implementation is found. Link with
+ * `pkg-config --cflags --libs vicreg-mpi`.
+ *
+ * What it computes
+ * ----------------
+ * P processes of a communicator each hold a shard of the batch: n_p rows of
+ * Za and the same n_p rows of Zb (the same samples in both branches). The
+ * global batch is the concatenation of the shards in rank order, N = sum
+ * n_p rows. One call per step, made by every process of the communicator
+ * with its own shard, returns on every process
+ *
+ *   - the loss of the global batch, the same value on every process, and
+ *     every term and collapse diagnostic of the global batch in the context
+ *     (vicreg_ctx_get_term() as after vicreg_loss_*);
+ *   - the gradient rows of this process's shard: row i of grad_a is
+ *     dL/dZa of global row (first row of this shard) + i, exactly what
+ *     vicreg_loss_* on the concatenated batch writes for that row, up to
+ *     rounding (measured within 1e-12 relative in float64, 1e-5 in
+ *     float32).
+ *
+ * A shard may hold any number of rows, 0 and 1 included; N must be at
+ * least 2.
+ *
+ * Gradient scaling for data-parallel training
+ * -------------------------------------------
+ * The gradient returned is exactly dL/dZ of the global loss for the shard's
+ * rows, times the context's VICREG_PARAM_GRAD_SCALE (default 1). The
+ * gradient of the global loss with respect to a parameter W shared by every
+ * process (the encoder's weights) is the SUM over processes of what each
+ * shard's rows contribute through backpropagation. A data-parallel trainer
+ * that AVERAGES parameter gradients over its P processes (as PyTorch's
+ * DistributedDataParallel and Horovod do) therefore gets 1/P of it; it
+ * sets VICREG_PARAM_GRAD_SCALE to P on every process to get the exact
+ * gradient back. A trainer that sums parameter gradients keeps the default.
+ *
+ * Two strategies
+ * --------------
+ * REDUCE  Each process computes its shard's column sums, reduces them
+ *         (MPI_Allreduce of 2 + 2d doubles), then the scatter of its rows
+ *         about the global means (the packed upper triangles of both
+ *         branches) and reduces that (MPI_Allreduce of d (d + 1) doubles).
+ *         Each process then has the global statistics and computes the loss
+ *         and its own gradient rows (the d x d covariance path).
+ * GATHER  Each process gathers every shard (MPI_Allgatherv of N rows of
+ *         both branches, in the input precision) and computes the loss of
+ *         the whole batch and the gradient of its own rows only. The
+ *         batch's path rule applies, so when N < d the n x n Gram path is
+ *         taken. Every process does the whole batch's statistics.
+ *
+ * Bytes per step, per process, by the usual ring algorithms (each process
+ * sends and receives this much; e is the element size, 4 or 8):
+ *
+ *   reduce:  2 (P - 1) / P * 8 * (d^2 + 3 d + 2)
+ *   gather:      (P - 1) / P * N * 2 d * e        (equal shards)
+ *
+ * The automatic choice (VICREG_MPI_STRATEGY_AUTO, the default) takes the
+ * strategy that moves fewer bytes: GATHER exactly when
+ * N * 2 d * e < 16 (d^2 + 3 d + 2), that is about N < d + 3 in float64 and
+ * N < 2 d + 6 in float32; on a tie, REDUCE. The factor (P - 1) / P is the
+ * same on both sides and left out, so the choice does not depend on P (with
+ * one process nothing moves, and the rule still lets a short batch take the
+ * Gram path). Both sides are computed on every process from N, d and the
+ * precision, so every process makes the same choice.
+ * vicreg_mpi_set_strategy() forces one; vicreg_mpi_get_info() reports
+ * which one ran and the bytes of both. Besides the strategy's own
+ * collectives, each step makes a few small ones (the agreement below, the
+ * row counts, status checks): a few hundred bytes plus 8 P.
+ *
+ * Agreement, errors and collective behaviour
+ * ------------------------------------------
+ * Every call is collective over the communicator: every process must call
+ * the same function (the _f32 or _f64 twin; a process calling the other
+ * twin is reported as a mismatch) for the same step. Before anything else,
+ * one small MPI_Allreduce compares across processes d, the precision, every
+ * loss parameter of the context (vicreg.h) and the strategy setting, and
+ * collects each process's own argument checks. Then:
+ *
+ *   - a process whose own arguments are bad (a NULL array, an ld < d, an
+ *     overlap, ...) makes EVERY process return that status; if several
+ *     processes fail, all return the most negative of their statuses;
+ *   - otherwise, any difference in d, precision, a parameter or the
+ *     strategy makes every process return VICREG_MPI_ERR_MISMATCH;
+ *   - a failure later in the step on one process (NaN or Inf in its shard,
+ *     memory) is shared the same way before the next collective, so no
+ *     process is left waiting in a collective that others skipped.
+ *
+ * On any error nothing the caller owns is written (loss and gradient
+ * buffers keep every byte), as in libvicreg; when the error came from
+ * another process in the last phase, this process's context may already
+ * hold the terms of the step. Two cases cannot be shared and are reported
+ * only where they happen: MPI_COMM_NULL (or an inter-communicator, or MPI
+ * not initialised) as VICREG_ERR_INVALID_ARGUMENT, and an MPI call that
+ * fails (only possible when the communicator's error handler returns
+ * errors; MPI's default aborts) as VICREG_MPI_ERR_MPI.
+ *
+ * Sizes
+ * -----
+ * The statistics are reduced in chunks, so no count passed to MPI exceeds
+ * INT_MAX. The gather strategy moves whole rows as one MPI datatype, so it
+ * needs N <= INT_MAX and 2 d <= INT_MAX (VICREG_ERR_SIZE_OVERFLOW when
+ * forced otherwise; the automatic choice then takes REDUCE).
+ *
+ * Memory and the context
+ * ----------------------
+ * The layer keeps its state (the strategy setting, the report of the last
+ * call) and its buffers in the context's layer buffer (vicreg_ctx_buffer()):
+ * the gathered batch (N x 2d elements) or the two statistics buffers
+ * ((d^2 + 3 d + 2) doubles), plus a staging copy of the shard's gradient
+ * rows and the P row counts. It grows to the largest need seen and is
+ * reused: after the first call at a shape and strategy, later calls at that
+ * shape allocate nothing (neither here nor in libvicreg's scratch, with the
+ * path parameter unchanged). That buffer belongs to
+ * libvicreg-mpi once any vicreg_mpi_* function has used the context; do
+ * not use it for anything else. One context per process and per thread, as
+ * for libvicreg. The layer calls only libvicreg's public functions.
+ */
+#ifndef VICREG_MPI_H
+#define VICREG_MPI_H
+
+#include <stddef.h>
+
+#include <mpi.h>
+
+#include "vicreg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VICREG_MPI_BUILDING_LIBRARY) && defined(__GNUC__)
+#define VICREG_MPI_API __attribute__((visibility("default")))
+#else
+#define VICREG_MPI_API
+#endif
+
+/* ----------------------------------------------------------------------
+ * Status codes of this layer, beyond libvicreg's VICREG_ERR_* (which it
+ * also returns). Pinned; far from libvicreg's range so that both can grow.
+ * ---------------------------------------------------------------------- */
+enum {
+    /* The processes disagree on d, the precision, a parameter or the
+     * strategy setting. Returned by every process. */
+    VICREG_MPI_ERR_MISMATCH = -100,
+    /* An MPI call returned an error (the communicator's error handler
+     * returns errors instead of aborting). Returned where it happened. */
+    VICREG_MPI_ERR_MPI = -101
+};
+
+/* A static description of a status: this layer's codes, and libvicreg's
+ * through vicreg_strerror(). Never NULL. Since 1.0. */
+VICREG_MPI_API const char *vicreg_mpi_strerror(int status);
+
+/* ----------------------------------------------------------------------
+ * Strategy
+ * ---------------------------------------------------------------------- */
+enum {
+    VICREG_MPI_STRATEGY_AUTO = 0,   /* the fewer bytes (see above) */
+    VICREG_MPI_STRATEGY_REDUCE = 1, /* reduce the d x d statistics */
+    VICREG_MPI_STRATEGY_GATHER = 2  /* gather the N x d shards     */
+};
+
+/* Sets the strategy of the next calls on ctx (AUTO by default). Every
+ * process must set the same (a difference is a mismatch). Returns
+ * VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL ctx, unknown strategy, the
+ * context's layer buffer in use by something else); VICREG_ERR_NO_MEMORY
+ * (the first use of the context's layer buffer). Local, not collective.
+ * Since 1.0. */
+VICREG_MPI_API int vicreg_mpi_set_strategy(vicreg_ctx *ctx, int strategy);
+
+/* Stores the strategy setting of ctx in *strategy. Returns VICREG_OK or
+ * VICREG_ERR_INVALID_ARGUMENT (NULL pointer, layer buffer in use by
+ * something else). Since 1.0. */
+VICREG_MPI_API int vicreg_mpi_get_strategy(vicreg_ctx *ctx, int *strategy);
+
+/* The bytes one process sends (and receives) in the strategy's collectives
+ * in one step of a global batch of n_global rows and d columns over nprocs
+ * processes, by the formulas above (GATHER: equal shards), stored in
+ * *bytes. precision is VICREG_PRECISION_F32 or _F64; strategy REDUCE or
+ * GATHER. Returns VICREG_OK or VICREG_ERR_INVALID_ARGUMENT (NULL bytes,
+ * unknown precision or strategy, nprocs < 1). Since 1.0. */
+VICREG_MPI_API int vicreg_mpi_bytes_per_step(size_t n_global, size_t d, int nprocs,
+                                             int precision, int strategy,
+                                             double *bytes);
+
+/* ----------------------------------------------------------------------
+ * Compute (collective)
+ * ---------------------------------------------------------------------- */
+
+/* The VICReg loss of the global batch whose shard on this process is za,
+ * zb (n_local x d, leading dimensions lda and ldb), with the context's
+ * parameters, and this shard's gradient rows.
+ *
+ *   comm     an intra-communicator; every process of it calls this function
+ *            for the step.
+ *   n_local  rows of this shard; may be 0 (then za, zb, grad_a and grad_b
+ *            may be NULL and nothing is written to them).
+ *   loss     receives the global loss, the same on every process; may be
+ *            NULL.
+ *   grad_a   n_local x d (leading dimension ldga >= d) receiving dL/dZa of
+ *            this shard's rows times VICREG_PARAM_GRAD_SCALE, or NULL;
+ *            likewise grad_b. A gradient must not overlap za, zb or the
+ *            other gradient (VICREG_ERR_OVERLAP), as in vicreg_loss_f32().
+ *
+ * The terms of the global batch go into ctx (vicreg_ctx_get_term()); the
+ * strategy used and the bytes into the report (vicreg_mpi_get_info()).
+ *
+ * Returns VICREG_OK or, on every process alike (see the introduction):
+ * VICREG_ERR_INVALID_ARGUMENT (NULL ctx, NULL za or zb with n_local > 0,
+ * the layer buffer in use by something else), VICREG_ERR_BAD_SHAPE (d ==
+ * 0, an ld < d, N < 2), VICREG_ERR_SIZE_OVERFLOW, VICREG_ERR_OVERLAP,
+ * VICREG_ERR_NON_FINITE, VICREG_ERR_OVERFLOW, VICREG_ERR_NO_MEMORY,
+ * VICREG_MPI_ERR_MISMATCH; and where it happened only,
+ * VICREG_ERR_INVALID_ARGUMENT for an unusable communicator and
+ * VICREG_MPI_ERR_MPI. On error nothing is written. Since 1.0. */
+VICREG_MPI_API int vicreg_mpi_loss_f32(vicreg_ctx *ctx, MPI_Comm comm,
+                                       size_t n_local, size_t d,
+                                       const float *za, size_t lda,
+                                       const float *zb, size_t ldb,
+                                       double *loss,
+                                       float *grad_a, size_t ldga,
+                                       float *grad_b, size_t ldgb);
+
+/* The same as vicreg_mpi_loss_f32() for double arrays. Since 1.0. */
+VICREG_MPI_API int vicreg_mpi_loss_f64(vicreg_ctx *ctx, MPI_Comm comm,
+                                       size_t n_local, size_t d,
+                                       const double *za, size_t lda,
+                                       const double *zb, size_t ldb,
+                                       double *loss,
+                                       double *grad_a, size_t ldga,
+                                       double *grad_b, size_t ldgb);
+
+/* ----------------------------------------------------------------------
+ * Report of the last successful call on a context
+ * ---------------------------------------------------------------------- */
+enum {
+    VICREG_MPI_INFO_STRATEGY = 1,     /* the strategy used: REDUCE or GATHER */
+    VICREG_MPI_INFO_ROWS = 2,         /* N, the global row count             */
+    VICREG_MPI_INFO_PROCESSES = 3,    /* P, the communicator's size          */
+    VICREG_MPI_INFO_BYTES = 4,        /* bytes per process, strategy used    */
+    VICREG_MPI_INFO_BYTES_REDUCE = 5, /* the same by REDUCE                  */
+    VICREG_MPI_INFO_BYTES_GATHER = 6  /* the same by GATHER                  */
+};
+
+/* Stores in *value an entry of the report of the last successful
+ * vicreg_mpi_loss_* call on ctx (the bytes by vicreg_mpi_bytes_per_step()).
+ * Returns VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL pointer, unknown
+ * key, layer buffer in use by something else); VICREG_ERR_NO_RESULT (no
+ * successful call yet). Since 1.0. */
+VICREG_MPI_API int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VICREG_MPI_H */

@@ -1,0 +1,198 @@
+/*
+ * mpitest.c - the helpers of mpitest.h: batches, shard layouts, buffers
+ * with sentinels, and precision-generic calls.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpitest.h"
+
+int mt_rank, mt_nprocs;
+long mt_failures;
+
+double mt_uniform(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-52 - 1.0;
+}
+
+void mt_make_batch(uint64_t seed, size_t n, size_t d, double *za, double *zb)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            double scale = 0.2 + 1.8 * (double)((j * 37u) % 11u) / 10.0;
+            double v = mt_uniform(&s) * scale * 1.7;
+            if (j > 0)
+                v += 0.6 * za[i * d + j - 1];
+            za[i * d + j] = (float)v;
+        }
+    for (size_t i = 0; i < n * d; i++)
+        zb[i] = (float)(za[i] + 0.4 * mt_uniform(&s));
+}
+
+size_t mt_row0(const struct mt_layout *l, int rank)
+{
+    size_t r = 0;
+    for (int p = 0; p < rank; p++)
+        r += l->counts[p];
+    return r;
+}
+
+/* Splits `rows` as evenly as possible over counts[first .. first+k). */
+static void spread(size_t *counts, int first, int k, size_t rows)
+{
+    for (int p = 0; p < k; p++)
+        counts[first + p] = rows / (size_t)k + ((size_t)p < rows % (size_t)k ? 1 : 0);
+}
+
+int mt_layouts(size_t n, int nprocs, struct mt_layout *out, int max)
+{
+    int count = 0;
+    struct mt_layout l;
+
+    memset(&l, 0, sizeof l);
+    l.nprocs = nprocs;
+    l.name = "equal";
+    spread(l.counts, 0, nprocs, n);
+    if (count < max)
+        out[count++] = l;
+    if (nprocs == 1)
+        return count;
+
+    /* Unequal: process p gets about (p + 1) parts, the last the rest. */
+    memset(&l, 0, sizeof l);
+    l.nprocs = nprocs;
+    l.name = "unequal";
+    size_t parts = (size_t)nprocs * (size_t)(nprocs + 1) / 2, used = 0;
+    for (int p = 0; p < nprocs - 1; p++) {
+        l.counts[p] = n * (size_t)(p + 1) / parts;
+        used += l.counts[p];
+    }
+    l.counts[nprocs - 1] = n - used;
+    if (count < max)
+        out[count++] = l;
+
+    memset(&l, 0, sizeof l);
+    l.nprocs = nprocs;
+    l.name = "one row first";
+    l.counts[0] = 1;
+    spread(l.counts, 1, nprocs - 1, n - 1);
+    if (count < max)
+        out[count++] = l;
+
+    memset(&l, 0, sizeof l);
+    l.nprocs = nprocs;
+    l.name = "empty last";
+    spread(l.counts, 0, nprocs - 1, n);
+    if (count < max)
+        out[count++] = l;
+
+    if (nprocs >= 3) {
+        /* An empty shard first, a 1-row shard, the rest. */
+        memset(&l, 0, sizeof l);
+        l.nprocs = nprocs;
+        l.name = "empty, one row, rest";
+        l.counts[1] = 1;
+        spread(l.counts, 2, nprocs - 2, n - 1);
+        if (count < max)
+            out[count++] = l;
+        /* Everything on one process in the middle. */
+        memset(&l, 0, sizeof l);
+        l.nprocs = nprocs;
+        l.name = "all on process 1";
+        l.counts[1] = n;
+        if (count < max)
+            out[count++] = l;
+    }
+    return count;
+}
+
+static size_t elem_of(int precision)
+{
+    return precision == VICREG_PRECISION_F32 ? sizeof(float) : sizeof(double);
+}
+
+static void put(void *buf, size_t k, double v, int precision)
+{
+    if (precision == VICREG_PRECISION_F32)
+        ((float *)buf)[k] = (float)v;
+    else
+        ((double *)buf)[k] = v;
+}
+
+double mt_at(const void *buf, size_t i, size_t j, size_t ld, int precision)
+{
+    if (precision == VICREG_PRECISION_F32)
+        return ((const float *)buf)[i * ld + j];
+    return ((const double *)buf)[i * ld + j];
+}
+
+void *mt_sentinel_buffer(size_t rows, size_t ld, int precision)
+{
+    size_t count = rows * ld > 0 ? rows * ld : 1;
+    void *buf = malloc(count * elem_of(precision));
+    if (!buf) {
+        fprintf(stderr, "out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    for (size_t k = 0; k < count; k++)
+        put(buf, k, MT_SENTINEL, precision);
+    return buf;
+}
+
+void *mt_shard(const double *z, size_t d, size_t row0, size_t rows, size_t ld, int precision)
+{
+    void *buf = mt_sentinel_buffer(rows, ld, precision);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < d; j++)
+            put(buf, i * ld + j, z[(row0 + i) * d + j], precision);
+    return buf;
+}
+
+int mt_padding_intact(const void *buf, size_t rows, size_t d, size_t ld, int precision)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = d; j < ld; j++)
+            if (mt_at(buf, i, j, ld, precision) != MT_SENTINEL)
+                return 0;
+    return 1;
+}
+
+int mt_all_sentinel(const void *buf, size_t count, int precision)
+{
+    for (size_t k = 0; k < count; k++)
+        if (mt_at(buf, 0, k, 0, precision) != MT_SENTINEL)
+            return 0;
+    return 1;
+}
+
+double mt_rel(double x, double y)
+{
+    return fabs(x - y) / fmax(fabs(y), DBL_MIN);
+}
+
+int mt_mpi_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t n, size_t d,
+                const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
+                void *grad_a, size_t ldga, void *grad_b, size_t ldgb)
+{
+    if (precision == VICREG_PRECISION_F32)
+        return vicreg_mpi_loss_f32(ctx, comm, n, d, za, lda, zb, ldb, loss, grad_a, ldga,
+                                   grad_b, ldgb);
+    return vicreg_mpi_loss_f64(ctx, comm, n, d, za, lda, zb, ldb, loss, grad_a, ldga,
+                               grad_b, ldgb);
+}
+
+int mt_loss(int precision, vicreg_ctx *ctx, size_t n, size_t d,
+            const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
+            void *grad_a, size_t ldga, void *grad_b, size_t ldgb)
+{
+    if (precision == VICREG_PRECISION_F32)
+        return vicreg_loss_f32(ctx, n, d, za, lda, zb, ldb, loss, grad_a, ldga, grad_b, ldgb);
+    return vicreg_loss_f64(ctx, n, d, za, lda, zb, ldb, loss, grad_a, ldga, grad_b, ldgb);
+}
