@@ -7,7 +7,10 @@
  * both gradients) with the strategy asked for, and the step's time is the
  * slowest process's, after a barrier. Steps repeat until --min-time
  * seconds or --max-reps steps have passed (at least 3), after one warm-up
- * step; the median is reported. Then, with the context freed, the same
+ * step; the median is reported. A warm-up step slower than --heavy seconds
+ * is the only step timed (reps = 1): at such sizes the first call's
+ * allocation is a negligible part of the step, and repeating it would not
+ * fit the benchmark's time budget. Then, with the context freed, the same
  * strategy's collectives alone are timed on buffers of the same sizes
  * (REDUCE: MPI_Allreduce of 2 + 2d and of d (d + 1) doubles; GATHER:
  * MPI_Allgatherv of N rows of 2d elements), which separates what the
@@ -15,7 +18,7 @@
  *
  * Usage: mpirun -n P mpi-bench --n N --d D [--precision f32|f64]
  *            [--strategy auto|reduce|gather] [--min-time S] [--max-reps R]
- *            [--csv FILE] [--header]
+ *            [--heavy S] [--csv FILE] [--header]
  *
  * Rank 0 prints one table row (--header: the header first) and appends the
  * same to the CSV file. Not installed, not a test.
@@ -31,7 +34,7 @@
 struct options {
     size_t n, d;
     int precision, strategy;
-    double min_time;
+    double min_time, heavy;
     int max_reps;
     const char *csv;
     int header;
@@ -101,6 +104,8 @@ static void parse(int argc, char **argv, struct options *o)
                                                  : VICREG_MPI_STRATEGY_AUTO;
         else if (!strcmp(a, "--min-time"))
             o->min_time = strtod(v, NULL);
+        else if (!strcmp(a, "--heavy"))
+            o->heavy = strtod(v, NULL);
         else if (!strcmp(a, "--max-reps"))
             o->max_reps = atoi(v);
         else if (!strcmp(a, "--csv"))
@@ -122,20 +127,32 @@ static double uniform(uint64_t *s)
     return (double)(z >> 11) * 0x1.0p-52 - 1.0;
 }
 
+/* One call of fn on every process: the slowest process's time. */
+static double once(void (*fn)(void *), void *arg)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    fn(arg);
+    double dt = MPI_Wtime() - t0;
+    MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return dt;
+}
+
 /* Repeats fn until min_time has passed (the same decision on every
  * process: rank 0's clock) or max_reps; returns the median of the slowest
  * process's times, in seconds, and the count in *reps. */
 static double timed(const struct options *o, void (*fn)(void *), void *arg, int *reps)
 {
+    /* Warm-up: the first step allocates. */
+    double first = once(fn, arg);
+    if (o->heavy > 0.0 && first > o->heavy) {
+        *reps = 1;
+        return first;
+    }
     double *t = xalloc((size_t)o->max_reps * sizeof *t), spent = 0.0;
     int k = 0, more = 1;
-    fn(arg); /* warm-up: the first step allocates */
     while (more) {
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = MPI_Wtime();
-        fn(arg);
-        double dt = MPI_Wtime() - t0;
-        MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        double dt = once(fn, arg);
         t[k++] = dt;
         spent += dt;
         more = k < o->max_reps && (k < 3 || spent < o->min_time);
