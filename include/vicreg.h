@@ -33,7 +33,8 @@
  * the largest shape seen and is reused: after the first call at a given
  * (n, d) and precision, no call at that size or smaller, in that precision or
  * in float32, allocates memory (with the path parameter unchanged).
- * vicreg_ctx_reserve() does that first allocation up front.
+ * vicreg_ctx_reserve() does that first allocation up front. The sharded
+ * calls (since 1.1.0) keep the same promise for their own shapes.
  *
  * Threads
  * -------
@@ -80,7 +81,7 @@ extern "C" {
  * working with every 1.x.y. Additions go into a new symbol version node.
  * ---------------------------------------------------------------------- */
 #define VICREG_VERSION_MAJOR 1
-#define VICREG_VERSION_MINOR 0
+#define VICREG_VERSION_MINOR 1
 #define VICREG_VERSION_PATCH 0
 #define VICREG_VERSION_NUMBER \
     (VICREG_VERSION_MAJOR * 10000 + VICREG_VERSION_MINOR * 100 + VICREG_VERSION_PATCH)
@@ -100,7 +101,8 @@ VICREG_API const char *vicreg_version_string(void);
 enum {
     VICREG_OK = 0,
     /* A NULL pointer where data is required, or an unknown parameter, term
-     * or precision key. */
+     * or precision key; since 1.1.0 also statistics passed to a sharded
+     * call that no batch can produce (a negative sum of squares). */
     VICREG_ERR_INVALID_ARGUMENT = -1,
     /* A parameter value outside vicreg_param_bounds(), NaN included. */
     VICREG_ERR_OUT_OF_RANGE = -2,
@@ -109,12 +111,16 @@ enum {
     /* Scratch memory could not be allocated. */
     VICREG_ERR_NO_MEMORY = -4,
     /* n < 2 (the unbiased variance needs two rows), d == 0, or a leading
-     * dimension smaller than d. */
+     * dimension smaller than d; since 1.1.0 also a row range outside the
+     * batch, or a row count in sharded statistics that is not a whole
+     * number (or, for global statistics, below 2 or below the shard's n). */
     VICREG_ERR_BAD_SHAPE = -5,
     /* n * ld, the scratch size, or a dimension passed to BLAS does not fit
      * its integer type. */
     VICREG_ERR_SIZE_OVERFLOW = -6,
-    /* A gradient buffer overlaps za, zb or the other gradient buffer. */
+    /* A gradient buffer overlaps za, zb or the other gradient buffer; since
+     * 1.1.0 also a statistics buffer that overlaps za or zb, or a buffer a
+     * sharded call writes that overlaps any other array of the call. */
     VICREG_ERR_OVERLAP = -7,
     /* The inputs are finite but so large that the loss, a gradient or an
      * intermediate product could overflow the floating-point type. Checked
@@ -160,7 +166,13 @@ enum {
     VICREG_PARAM_STD_TARGET = 10,      /* gamma, default 1, [DBL_MIN, 1e9]  */
     VICREG_PARAM_EPSILON = 11,         /* eps, default 1e-4, [DBL_MIN, 1e9] */
     VICREG_PARAM_CONVENTION = 20,      /* a VICREG_CONVENTION_* value       */
-    VICREG_PARAM_PATH = 30             /* a VICREG_PATH_* value             */
+    VICREG_PARAM_PATH = 30,            /* a VICREG_PATH_* value             */
+    /* Since 1.1.0: every gradient a loss function writes (vicreg_loss_*,
+     * vicreg_loss_rows_*, vicreg_shard_finish_*) is multiplied by it; the
+     * loss and the terms are not. Default 1, [0, 1e9]. A power of two
+     * scales the gradients exactly. See "Sharded and distributed
+     * computation" for what a data-parallel trainer sets it to. */
+    VICREG_PARAM_GRAD_SCALE = 40
 };
 
 /* Values of VICREG_PARAM_CONVENTION. */
@@ -219,6 +231,9 @@ VICREG_API int vicreg_param_bounds(int param, double *lower, double *upper);
  * The terms and collapse diagnostics are kept in the context for
  * vicreg_ctx_get_term(). Sums that feed the loss are accumulated in double
  * for float input; the loss is always returned as a double.
+ *
+ * Since 1.1.0 every gradient is multiplied by VICREG_PARAM_GRAD_SCALE
+ * (default 1).
  *
  * Returns VICREG_OK, or: VICREG_ERR_INVALID_ARGUMENT (ctx, za or zb NULL),
  * VICREG_ERR_BAD_SHAPE (n < 2, d == 0, an ld < d), VICREG_ERR_SIZE_OVERFLOW,
@@ -289,6 +304,200 @@ enum {
  * VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL pointer or unknown term);
  * VICREG_ERR_NO_RESULT (no successful call yet). Since 1.0.0. */
 VICREG_API int vicreg_ctx_get_term(const vicreg_ctx *ctx, int term, double *value);
+
+/* ----------------------------------------------------------------------
+ * Sharded and distributed computation (since 1.1.0)
+ *
+ * VICReg's variance and covariance terms couple every row of the batch, so
+ * a batch split across processes (or into micro-batches that do not fit in
+ * memory together) cannot be handled by summing per-shard losses. These
+ * calls split the work into phases whose results are plain sums: the
+ * caller adds them up across shards with whatever it has (MPI_Allreduce,
+ * NCCL, Gloo, torch.distributed, or a loop in one process) and passes the
+ * totals back:
+ *
+ *   1. every shard:  vicreg_shard_sums_*()     adds its row count,
+ *                    invariance sum and column sums into `sums`;
+ *      all-reduce (sum) `sums` -> the global sums;
+ *   2. every shard:  vicreg_shard_scatter_*()  adds its centred scatter
+ *                    about the GLOBAL means into `scatter`;
+ *      all-reduce (sum) `scatter` -> the global scatter;
+ *   3. every shard:  vicreg_shard_finish_*()   gives the loss and every
+ *                    term of the global batch, and the gradient rows of
+ *                    its own rows.
+ *
+ * Centring about the global mean before the second reduction (rather than
+ * reducing raw second moments) keeps the result as accurate as the
+ * single-process covariance path: the loss, the terms and the gradient rows
+ * agree with vicreg_loss_*() on the concatenated batch up to rounding
+ * (tested at 1e-12 relative in float64 and 1e-5 in float32). Shards may
+ * have any sizes, 0 and 1 rows included; the global batch needs at least
+ * 2 rows. Every shard must use the same parameters.
+ *
+ * Gradient scaling. The gradient rows of vicreg_shard_finish_*() are exactly
+ * dL/dZ of the global loss L for the shard's rows (times
+ * VICREG_PARAM_GRAD_SCALE, default 1): back-propagated through the shard's
+ * encoder they give this shard's share of dL/dtheta, and the shares SUM to
+ * the gradient of L. A data-parallel trainer that AVERAGES parameter
+ * gradients over its P processes (PyTorch DistributedDataParallel, Horovod
+ * with averaging) divides that sum by P, so it must multiply by P: set
+ * VICREG_PARAM_GRAD_SCALE to P on every process. A trainer that sums the
+ * parameter gradients leaves it at 1. For micro-batches in one process the
+ * gradients of the micro-batches are accumulated (summed): leave it at 1.
+ *
+ * The statistics buffers are arrays of double, whatever the precision of
+ * the batches; vicreg_shard_sizes() gives their lengths (in doubles):
+ *
+ *   sums     2 + 2 d:   [0] the row count (a whole number, as a double),
+ *                       [1] the invariance sum  sum_i ||za_i - zb_i||^2,
+ *                       [2 .. 2+d)    the column sums of za,
+ *                       [2+d .. 2+2d) the column sums of zb.
+ *   scatter  d (d + 1): Sa = sum_i (za_i - m_a)(za_i - m_a)^T, its upper
+ *                       triangle packed row by row (entry (j, k), j <= k,
+ *                       at j*d - j*(j-1)/2 + (k - j)), d (d + 1) / 2
+ *                       doubles; then Sb packed the same way. m_a and m_b
+ *                       are the global column means, sums[2..] / sums[0].
+ *
+ * The phases ADD into the buffers: zero them before the first shard. The
+ * caller owns them, the library keeps no pointer to them, and a shard's
+ * contribution is a plain sum, so any reduction order is valid.
+ *
+ * Every sharded call reports errors as vicreg_loss_*() does and writes
+ * nothing the caller owns on error: VICREG_ERR_INVALID_ARGUMENT (ctx,
+ * sums or scatter NULL; za or zb NULL when n > 0; statistics no batch can
+ * have: a negative invariance sum or scatter diagonal entry),
+ * VICREG_ERR_BAD_SHAPE (d == 0; an ld < d when n > 0; a row count in
+ * `sums` that is not a whole number below 2^53; in phases 2 and 3 a global
+ * row count N below 2 or below n), VICREG_ERR_SIZE_OVERFLOW,
+ * VICREG_ERR_OVERLAP (a statistics buffer overlapping za or zb; a buffer
+ * the call writes overlapping any other array of the call),
+ * VICREG_ERR_NON_FINITE (NaN or Inf in za, zb or the statistics passed
+ * in), VICREG_ERR_OVERFLOW (the values, or the sums they would make, could
+ * overflow), VICREG_ERR_NO_MEMORY. Scratch: phase 1 uses a few arrays of
+ * d doubles, phases 2 and 3 as much as vicreg_loss_*() at (n, d) on the
+ * covariance path; no call allocates after the first at its size.
+ * ---------------------------------------------------------------------- */
+
+/* Stores in *sums_len and *scatter_len the lengths, in doubles, of the
+ * statistics buffers for d columns: 2 + 2 d and d (d + 1). Returns
+ * VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (a NULL pointer);
+ * VICREG_ERR_BAD_SHAPE (d == 0); VICREG_ERR_SIZE_OVERFLOW (a length in
+ * bytes does not fit in size_t, or d does not fit in int, as for every
+ * call). On error nothing is written. Since 1.1.0. */
+VICREG_API int vicreg_shard_sizes(size_t d, size_t *sums_len, size_t *scatter_len);
+
+/* Phase 1. Adds this shard's row count n, its invariance sum and the column
+ * sums of za and zb (n x d, leading dimensions lda, ldb) into sums (2 + 2 d
+ * doubles, zeroed by the caller before the first shard). The sums are
+ * accumulated in double. n may be 0: nothing changes and za, zb may be
+ * NULL. The parameters of ctx play no part. Returns VICREG_OK or a status
+ * listed above; VICREG_ERR_SIZE_OVERFLOW also when the row count would pass
+ * 2^53. Since 1.1.0. */
+VICREG_API int vicreg_shard_sums_f32(vicreg_ctx *ctx, size_t n, size_t d,
+                                     const float *za, size_t lda,
+                                     const float *zb, size_t ldb,
+                                     double *sums);
+
+/* The same as vicreg_shard_sums_f32() for double arrays. Since 1.1.0. */
+VICREG_API int vicreg_shard_sums_f64(vicreg_ctx *ctx, size_t n, size_t d,
+                                     const double *za, size_t lda,
+                                     const double *zb, size_t ldb,
+                                     double *sums);
+
+/* Phase 2. Centres this shard's rows about the global column means given
+ * by the GLOBAL sums (the sum of every shard's phase-1 buffer) and adds the
+ * packed upper triangles of Zc_a^T Zc_a and Zc_b^T Zc_b into scatter
+ * (d (d + 1) doubles, zeroed by the caller before the first shard). The
+ * product is one symmetric rank-n update per branch in the precision of
+ * the batches, like the covariance of vicreg_loss_*(), added into the
+ * double buffer. n may be 0: nothing changes and za, zb may be NULL. The
+ * parameters of ctx play no part. Returns VICREG_OK or a status listed
+ * above. Since 1.1.0. */
+VICREG_API int vicreg_shard_scatter_f32(vicreg_ctx *ctx, size_t n, size_t d,
+                                        const float *za, size_t lda,
+                                        const float *zb, size_t ldb,
+                                        const double *sums, double *scatter);
+
+/* The same as vicreg_shard_scatter_f32() for double arrays. Since 1.1.0. */
+VICREG_API int vicreg_shard_scatter_f64(vicreg_ctx *ctx, size_t n, size_t d,
+                                        const double *za, size_t lda,
+                                        const double *zb, size_t ldb,
+                                        const double *sums, double *scatter);
+
+/* Phase 3. From the GLOBAL sums and the GLOBAL scatter of a batch of
+ * N = sums[0] rows, with the context's parameters: the loss of the global
+ * batch into *loss (may be NULL), every term and collapse diagnostic of it
+ * kept in ctx for vicreg_ctx_get_term() exactly as vicreg_loss_*() keeps
+ * them (VICREG_TERM_PATH_USED is VICREG_PATH_COVARIANCE), and the gradient
+ * rows of this shard's n rows: grad_a (n x d, leading dimension ldga)
+ * receives dL/dZa for the rows of za, centred about the global means, times
+ * VICREG_PARAM_GRAD_SCALE; likewise grad_b. A NULL gradient is not
+ * computed, as in vicreg_loss_*(). n may be 0: only the loss and the
+ * terms (za, zb and the gradients may then be NULL).
+ *
+ * No correction for the mean is needed: the global centred columns sum to
+ * zero, so the gradient through the global mean vanishes. The covariance
+ * part is one product Zc (n x d) offdiag(S) with the global scatter
+ * rounded to the precision of the batches; the terms come from the double
+ * statistics. Every shard gets the same loss and terms. Returns VICREG_OK
+ * or a status listed above. Since 1.1.0. */
+VICREG_API int vicreg_shard_finish_f32(vicreg_ctx *ctx, size_t n, size_t d,
+                                       const float *za, size_t lda,
+                                       const float *zb, size_t ldb,
+                                       const double *sums, const double *scatter,
+                                       double *loss,
+                                       float *grad_a, size_t ldga,
+                                       float *grad_b, size_t ldgb);
+
+/* The same as vicreg_shard_finish_f32() for double arrays. Since 1.1.0. */
+VICREG_API int vicreg_shard_finish_f64(vicreg_ctx *ctx, size_t n, size_t d,
+                                       const double *za, size_t lda,
+                                       const double *zb, size_t ldb,
+                                       const double *sums, const double *scatter,
+                                       double *loss,
+                                       double *grad_a, size_t ldga,
+                                       double *grad_b, size_t ldgb);
+
+/* The whole batch, some gradient rows: exactly vicreg_loss_f32() on the
+ * n x d batches za, zb (either path, as the path parameter says; the same
+ * loss, terms and checks), but only the gradient rows row0 .. row0 + rows
+ * - 1 are computed and written, row row0 going to grad_a[0] (a rows x d
+ * buffer, leading dimension ldga), likewise grad_b. The product that forms
+ * the covariance part is restricted to those rows. For a process that has
+ * gathered the whole batch and needs the gradient of its own shard only.
+ * vicreg_loss_f32(...) and vicreg_loss_rows_f32(..., 0, n, ...) give the
+ * same bits. rows may be 0 (no gradient is written). Returns what
+ * vicreg_loss_f32() returns, and VICREG_ERR_BAD_SHAPE when row0 + rows > n.
+ * Since 1.1.0. */
+VICREG_API int vicreg_loss_rows_f32(vicreg_ctx *ctx, size_t n, size_t d,
+                                    const float *za, size_t lda,
+                                    const float *zb, size_t ldb,
+                                    size_t row0, size_t rows,
+                                    double *loss,
+                                    float *grad_a, size_t ldga,
+                                    float *grad_b, size_t ldgb);
+
+/* The same as vicreg_loss_rows_f32() for double arrays. Since 1.1.0. */
+VICREG_API int vicreg_loss_rows_f64(vicreg_ctx *ctx, size_t n, size_t d,
+                                    const double *za, size_t lda,
+                                    const double *zb, size_t ldb,
+                                    size_t row0, size_t rows,
+                                    double *loss,
+                                    double *grad_a, size_t ldga,
+                                    double *grad_b, size_t ldgb);
+
+/* A buffer owned by the context, for a layer built on the library (a
+ * binding, or libvicreg-mpi, which keeps its gathered shards and its own
+ * small state there). Stores in *out a pointer to at least `bytes` bytes,
+ * aligned to 64 bytes. It allocates only when `bytes` exceeds what the
+ * context already holds for this purpose, and then keeps the old contents
+ * (as realloc does; the pointer changes). bytes == 0 gives the current
+ * buffer, NULL if there is none yet. The pointer stays valid until a
+ * larger request or vicreg_ctx_destroy(), which frees it. No loss
+ * function touches it. Returns VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (ctx
+ * or out NULL); VICREG_ERR_NO_MEMORY (the old buffer stays, *out is not
+ * written). Since 1.1.0. */
+VICREG_API int vicreg_ctx_buffer(vicreg_ctx *ctx, size_t bytes, void **out);
 
 #ifdef __cplusplus
 }

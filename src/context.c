@@ -46,6 +46,7 @@ static const struct vicreg_params default_params = {
     .nu = 1.0,
     .gamma = 1.0,
     .eps = 1e-4,
+    .grad_scale = 1.0,
     .convention = VICREG_CONVENTION_REFERENCE,
     .path = VICREG_PATH_AUTO,
 };
@@ -68,6 +69,7 @@ VICREG_API void vicreg_ctx_destroy(vicreg_ctx *ctx)
     if (!ctx)
         return;
     vicreg_free(ctx->scratch);
+    vicreg_free(ctx->layer);
     vicreg_free(ctx);
 }
 
@@ -80,6 +82,7 @@ static int bounds_of(int param, double *lower, double *upper)
     case VICREG_PARAM_INVARIANCE_COEFF:
     case VICREG_PARAM_VARIANCE_COEFF:
     case VICREG_PARAM_COVARIANCE_COEFF:
+    case VICREG_PARAM_GRAD_SCALE:
         *lower = 0.0;
         *upper = 1e9;
         return VICREG_OK;
@@ -132,6 +135,7 @@ VICREG_API int vicreg_ctx_set_param(vicreg_ctx *ctx, int param, double value)
     case VICREG_PARAM_COVARIANCE_COEFF: p->nu = value; break;
     case VICREG_PARAM_STD_TARGET: p->gamma = value; break;
     case VICREG_PARAM_EPSILON: p->eps = value; break;
+    case VICREG_PARAM_GRAD_SCALE: p->grad_scale = value; break;
     case VICREG_PARAM_CONVENTION:
     case VICREG_PARAM_PATH:
         /* Enumerations take their listed integers only. */
@@ -157,6 +161,7 @@ VICREG_API int vicreg_ctx_get_param(const vicreg_ctx *ctx, int param, double *va
     case VICREG_PARAM_COVARIANCE_COEFF: *value = p->nu; break;
     case VICREG_PARAM_STD_TARGET: *value = p->gamma; break;
     case VICREG_PARAM_EPSILON: *value = p->eps; break;
+    case VICREG_PARAM_GRAD_SCALE: *value = p->grad_scale; break;
     case VICREG_PARAM_CONVENTION: *value = p->convention; break;
     case VICREG_PARAM_PATH: *value = p->path; break;
     default: return VICREG_ERR_INVALID_ARGUMENT;
@@ -201,6 +206,13 @@ int vicreg_path_for(int path_param, size_t n, size_t d)
     return n < d ? VICREG_PATH_GRAM : VICREG_PATH_COVARIANCE;
 }
 
+size_t vicreg_shard_scratch(int phase_sums, size_t n, size_t d, size_t elem)
+{
+    if (phase_sums)
+        return vicreg_layout_cut(NULL, NULL, 0, d, 0, elem);
+    return vicreg_layout_cut(NULL, NULL, n, d, d, elem);
+}
+
 int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes)
 {
     if (bytes <= ctx->scratch_bytes)
@@ -211,5 +223,26 @@ int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes)
     vicreg_free(ctx->scratch);
     ctx->scratch = fresh;
     ctx->scratch_bytes = bytes;
+    return VICREG_OK;
+}
+
+/* The layer buffer grows like realloc (old contents kept) but through
+ * vicreg_alloc_aligned(), so that it is 64-byte aligned and the test hooks
+ * see the allocation. */
+VICREG_API int vicreg_ctx_buffer(vicreg_ctx *ctx, size_t bytes, void **out)
+{
+    if (!ctx || !out)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    if (bytes > ctx->layer_bytes) {
+        void *fresh = vicreg_alloc_aligned(bytes);
+        if (!fresh)
+            return VICREG_ERR_NO_MEMORY;
+        if (ctx->layer_bytes)
+            memcpy(fresh, ctx->layer, ctx->layer_bytes);
+        vicreg_free(ctx->layer);
+        ctx->layer = fresh;
+        ctx->layer_bytes = bytes;
+    }
+    *out = ctx->layer;
     return VICREG_OK;
 }

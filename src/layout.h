@@ -11,6 +11,10 @@
  *
  * Each array starts on a VICREG_ALIGN boundary. The total is about
  * 2 n d + min(n, d)^2 elements plus 7 d doubles.
+ *
+ * The sharded calls (shard.inc) use the same cut: the phase that sums takes
+ * n = m = 0 (the per-column arrays only), the scatter and finish phases take
+ * the shard's n and m = d, which is the covariance path's size at (n, d).
  */
 #ifndef VICREG_LAYOUT_H
 #define VICREG_LAYOUT_H
@@ -50,13 +54,13 @@ static inline size_t vicreg_layout_take(size_t *offset, size_t count, size_t siz
     return at;
 }
 
-/* Fills *out (when base is not NULL) and returns the bytes needed, or 0 when
- * they do not fit in size_t. */
-static inline size_t vicreg_layout_build(struct vicreg_layout *out, void *base, int path,
-                                         size_t n, size_t d, size_t elem_size)
+/* Fills *out (when base is not NULL) for n rows, d columns and an m x m
+ * product matrix, and returns the bytes needed, or 0 when they do not fit
+ * in size_t. */
+static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, size_t n,
+                                       size_t d, size_t m, size_t elem_size)
 {
     size_t off = 0;
-    size_t m = path == VICREG_PATH_GRAM ? n : d;
     size_t at_sum[2], at_var[2], at_zc[2];
     at_sum[0] = vicreg_layout_take(&off, d, sizeof(double));
     at_sum[1] = vicreg_layout_take(&off, d, sizeof(double));
@@ -86,6 +90,13 @@ static inline size_t vicreg_layout_build(struct vicreg_layout *out, void *base, 
         out->mat_dim = m;
     }
     return off;
+}
+
+/* The layout of a loss call of shape (n, d) on the given path. */
+static inline size_t vicreg_layout_build(struct vicreg_layout *out, void *base, int path,
+                                         size_t n, size_t d, size_t elem_size)
+{
+    return vicreg_layout_cut(out, base, n, d, path == VICREG_PATH_GRAM ? n : d, elem_size);
 }
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * loss_f32.c - the float instance of the loss computation. The code is in
- * the templates it includes; this file only names the precision.
+ * loss_f32.c - the float instance of the loss computation and of the
+ * sharded computation. The code is in the templates it includes;
+ * this file only names the precision.
  */
 #include <float.h>
 #include <math.h>
@@ -19,3 +20,4 @@
 #include "covpath.inc"
 #include "grampath.inc"
 #include "loss.inc"
+#include "shard.inc"

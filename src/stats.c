@@ -50,19 +50,99 @@ int vicreg_magnitude_ok(size_t n, size_t d, const struct vicreg_params *p,
                         double var_max, double inv_total, double inv_col_max,
                         double real_max)
 {
+    /* q bounds every column's sum of squares; the hinge factor times Zc is
+     * at most mu sqrt(n - 1) / (d (n - 1)) <= mu. */
+    const double q = ((double)n - 1.0) * var_max;
+    return vicreg_bound_ok(n, d, p, q, inv_total, inv_col_max, p->mu, real_max);
+}
+
+int vicreg_bound_ok(size_t n, size_t d, const struct vicreg_params *p, double q,
+                    double inv_total, double inv_col_max, double hinge_grad,
+                    double real_max)
+{
     const double nn = (double)n, dd = (double)d;
-    /* q bounds every column's sum of squares, so |Zc_ij| <= sqrt(q), every
-     * scatter entry <= q, every Gram entry <= d q, and every entry and
-     * partial sum of a product with Zc <= n d q sqrt(q). */
-    const double q = (nn - 1.0) * var_max;
+    /* |Zc_ij| <= sqrt(q), every scatter entry <= q, every Gram entry
+     * <= d q, and every entry and partial sum of a product with Zc
+     * <= n d q sqrt(q). */
     const double product = fmax(dd * q, nn * dd * q * sqrt(q));
-    /* |dL/dZ| <= lambda k_s |Za - Zb| + mu (the hinge factor times Zc is at
-     * most sqrt(n - 1) / (d (n - 1)) <= 1) + the covariance part. */
-    const double grad = 2.0 * p->lambda * sqrt(inv_col_max) + p->mu +
-                        4.0 * p->nu * (product + q * sqrt(q));
+    /* |dL/dZ| <= (lambda k_s |Za - Zb| + the hinge part + the covariance
+     * part) times the gradient scale. */
+    const double grad = (2.0 * p->lambda * sqrt(inv_col_max) + hinge_grad +
+                         4.0 * p->nu * (product + q * sqrt(q))) * p->grad_scale;
     /* Sums of squared matrix entries, in double. */
     const double squares = (nn * nn + 1.0) * (dd * q) * (dd * q);
     const double loss = p->lambda * inv_total + 2.0 * p->mu * p->gamma + (p->nu + 1.0) * squares;
     const double real_limit = real_max / 8.0, double_limit = DBL_MAX / 8.0;
     return product <= real_limit && grad <= real_limit && loss <= double_limit;
+}
+
+double vicreg_hinge_grad_max(size_t n, size_t d, const struct vicreg_params *p, double w,
+                             const double *var, const double *sq)
+{
+    const double scale = p->mu * w / ((double)d * (double)(n - 1));
+    double worst = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        double s = sqrt(var[j] + p->eps);
+        if (s < p->gamma)
+            worst = fmax(worst, scale / s * sqrt(sq[j]));
+    }
+    return worst;
+}
+
+void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
+                       struct vicreg_factors *f)
+{
+    const int paper = p->convention == VICREG_CONVENTION_PAPER;
+    const double nn = (double)n, dd = (double)d, n1 = (double)(n - 1);
+    f->w = paper ? 1.0 : 0.5;
+    f->inv_scale = paper ? 1.0 / nn : 1.0 / (nn * dd);
+    /* A power-of-two gradient scale multiplies these exactly, and with
+     * them every gradient entry. */
+    f->inv_grad = p->lambda * 2.0 * f->inv_scale * p->grad_scale;
+    f->cov_grad = p->nu * 4.0 / (dd * n1 * n1) * p->grad_scale;
+}
+
+int vicreg_gradient_coefs(size_t n, size_t d, const struct vicreg_params *p,
+                          const struct vicreg_factors *f, int path, double *const var[2],
+                          struct vicreg_branch_stats st[2], double *const coef[2],
+                          double real_max)
+{
+    const double n1 = (double)(n - 1);
+    double coef_max = 0.0;
+    for (int b = 0; b < 2; b++) {
+        vicreg_branch_stats(n, d, var[b], p, f->w, &st[b], coef[b]);
+        for (size_t j = 0; j < d; j++) {
+            coef[b][j] *= p->grad_scale;
+            if (path == VICREG_PATH_GRAM)
+                coef[b][j] -= f->cov_grad * n1 * var[b][j];
+            coef_max = fmax(coef_max, fabs(coef[b][j]));
+        }
+    }
+    const int fold = path == VICREG_PATH_COVARIANCE && f->cov_grad > 0.0 &&
+                     coef_max / f->cov_grad <= real_max / 8.0;
+    if (fold)
+        for (int b = 0; b < 2; b++)
+            for (size_t j = 0; j < d; j++)
+                coef[b][j] /= f->cov_grad;
+    return fold;
+}
+
+void vicreg_terms_fill(const struct vicreg_params *p, const struct vicreg_factors *f,
+                       size_t d, double inv_total, const struct vicreg_branch_stats st[2],
+                       const double offdiag[2], int path, struct vicreg_terms *t)
+{
+    const double dd = (double)d;
+    for (int b = 0; b < 2; b++) {
+        const double frobenius = offdiag[b] + st[b].sum_var_sq;
+        t->variance[b] = st[b].hinge;
+        t->covariance[b] = offdiag[b] / dd;
+        t->mean_std[b] = st[b].mean_std;
+        t->min_std[b] = st[b].min_std;
+        t->collapsed_fraction[b] = st[b].collapsed_fraction;
+        t->effective_rank[b] = frobenius > 0.0 ? st[b].trace * st[b].trace / frobenius : 0.0;
+    }
+    t->path_used = path;
+    t->invariance = f->inv_scale * inv_total;
+    t->loss = p->lambda * t->invariance + p->mu * f->w * (t->variance[0] + t->variance[1]) +
+              p->nu * (t->covariance[0] + t->covariance[1]);
 }

@@ -27,6 +27,38 @@ void vicreg_branch_stats(size_t n, size_t d, const double *var,
                          const struct vicreg_params *p, double w,
                          struct vicreg_branch_stats *st, double *coef);
 
+/* The constant factors of a call whose statistics cover n rows (the whole
+ * batch, or the global batch of a sharded call). */
+struct vicreg_factors {
+    double w;         /* variance weight: 1/2 reference, 1 paper */
+    double inv_scale; /* s = inv_scale * sum_i ||za_i - zb_i||^2 */
+    double inv_grad;  /* lambda k_s, times the gradient scale */
+    double cov_grad;  /* 4 nu / (d (n - 1)^2), the factor on Zc offdiag(S),
+                         times the gradient scale */
+};
+
+void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
+                       struct vicreg_factors *f);
+
+/* Fills st[b] and coef[b] (b = 0, 1) from the variances var[b]: each
+ * column's factor on Zc in the gradient, the variance hinge times the
+ * gradient scale and, on the Gram path, the diagonal correction
+ * -cov_grad (n - 1) Var_j. On the covariance path the factors are folded
+ * (divided by cov_grad) into the diagonal of the scatter, which the
+ * product would otherwise multiply by zero, unless nu is so small against
+ * mu that a folded factor could overflow real_max. Returns 1 when folded
+ * (the product applies coef), 0 when the gradient pass must. */
+int vicreg_gradient_coefs(size_t n, size_t d, const struct vicreg_params *p,
+                          const struct vicreg_factors *f, int path, double *const var[2],
+                          struct vicreg_branch_stats st[2], double *const coef[2],
+                          double real_max);
+
+/* The terms of a call from the invariance sum, each branch's statistics
+ * and each branch's sum_{j != k} C_jk^2. */
+void vicreg_terms_fill(const struct vicreg_params *p, const struct vicreg_factors *f,
+                       size_t d, double inv_total, const struct vicreg_branch_stats st[2],
+                       const double offdiag[2], int path, struct vicreg_terms *t);
+
 /* 1 when every entry of the three length-d arrays is finite. */
 int vicreg_all_finite(size_t d, const double *a, const double *b, const double *c);
 
@@ -38,5 +70,20 @@ int vicreg_all_finite(size_t d, const double *a, const double *b, const double *
 int vicreg_magnitude_ok(size_t n, size_t d, const struct vicreg_params *p,
                         double var_max, double inv_total, double inv_col_max,
                         double real_max);
+
+/* The bound behind vicreg_magnitude_ok() for a shard's gradient rows: n is
+ * the global row count, q bounds every column's sum of squares of the
+ * centred shard and every entry of the global scatter, hinge_grad bounds
+ * the variance hinge's part of a gradient entry (at most mu for a batch and
+ * its own statistics). */
+int vicreg_bound_ok(size_t n, size_t d, const struct vicreg_params *p, double q,
+                    double inv_total, double inv_col_max, double hinge_grad,
+                    double real_max);
+
+/* The largest |hinge factor| sqrt(sq_j) of one branch: what the variance
+ * hinge can add to a gradient entry of rows whose column sums of squares
+ * about the mean are sq[j], with the variances var[j] of n rows. */
+double vicreg_hinge_grad_max(size_t n, size_t d, const struct vicreg_params *p, double w,
+                             const double *var, const double *sq);
 
 #endif

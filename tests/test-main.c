@@ -6,6 +6,9 @@
 
 #include "testutil.h"
 
+/* The 1.1 additions (test-shard.c). */
+Suite *shard_suite(void);
+
 int main(void)
 {
     SRunner *runner = srunner_create(lifecycle_suite());
@@ -15,6 +18,7 @@ int main(void)
     srunner_add_suite(runner, gradients_suite());
     srunner_add_suite(runner, vectors_suite());
     srunner_add_suite(runner, threads_suite());
+    srunner_add_suite(runner, shard_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -1,0 +1,528 @@
+/*
+ * test-shard.c - the sharded computation and the other 1.1 additions:
+ *
+ *   equal     a batch split into 1 to 4 shards (equal and unequal sizes,
+ *             a 1-row shard, an empty shard) through sums -> reduce ->
+ *             scatter -> reduce -> finish, one context per shard as
+ *             separate processes would have, gives the loss, every term
+ *             and the concatenated gradient rows of vicreg_loss_*() on the
+ *             whole batch (either path) and of the plain double reference;
+ *             so do micro-batches accumulated in one context and buffer;
+ *   fd        the finish gradient is the gradient of the global loss with
+ *             respect to a shard's rows (central differences, f64);
+ *   rows      vicreg_loss_rows_*() against vicreg_loss_*() for every row
+ *             range, bitwise for the full range;
+ *   scale     VICREG_PARAM_GRAD_SCALE: bounds, and exactly 4x gradients;
+ *   buffer    vicreg_ctx_buffer(): growth, contents kept, alignment;
+ *   errors    every status of every new function, nothing written.
+ *
+ * Allocation counts and failures are in test-shard-memory.c, which needs
+ * the library built with its test hooks.
+ */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+enum { F32 = 0, F64 = 1 };
+
+/* Sharded against single-process on the same data: both sum the same
+ * numbers in a different order (and f32 rounds the scatter at a different
+ * point), so they agree to a few units of rounding of the precision. */
+#define TOL_SAME_F64 1e-12
+#define TOL_SAME_F32 1e-5
+/* Against the plain double reference, the tolerances of test-values.c. */
+#define TOL_REF_F64 1e-11
+#define TOL_REF_F32 5e-5
+
+static const char *prec_name(int prec)
+{
+    return prec == F64 ? "f64" : "f32";
+}
+
+static size_t elem_of(int prec)
+{
+    return prec == F64 ? sizeof(double) : sizeof(float);
+}
+
+/* ---------------------------------------------------------------------
+ * The calls, by precision. Arrays are void * of the precision's type.
+ * --------------------------------------------------------------------- */
+static int p_sums(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
+                  const void *zb, size_t ldb, double *sums)
+{
+    if (prec == F64)
+        return vicreg_shard_sums_f64(c, n, d, za, lda, zb, ldb, sums);
+    return vicreg_shard_sums_f32(c, n, d, za, lda, zb, ldb, sums);
+}
+
+static int p_scatter(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
+                     const void *zb, size_t ldb, const double *sums, double *scatter)
+{
+    if (prec == F64)
+        return vicreg_shard_scatter_f64(c, n, d, za, lda, zb, ldb, sums, scatter);
+    return vicreg_shard_scatter_f32(c, n, d, za, lda, zb, ldb, sums, scatter);
+}
+
+static int p_finish(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
+                    const void *zb, size_t ldb, const double *sums, const double *scatter,
+                    double *loss, void *ga, size_t ldga, void *gb, size_t ldgb)
+{
+    if (prec == F64)
+        return vicreg_shard_finish_f64(c, n, d, za, lda, zb, ldb, sums, scatter, loss, ga, ldga,
+                                       gb, ldgb);
+    return vicreg_shard_finish_f32(c, n, d, za, lda, zb, ldb, sums, scatter, loss, ga, ldga, gb,
+                                   ldgb);
+}
+
+static int p_loss(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
+                  const void *zb, size_t ldb, double *loss, void *ga, size_t ldga, void *gb,
+                  size_t ldgb)
+{
+    if (prec == F64)
+        return vicreg_loss_f64(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
+    return vicreg_loss_f32(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
+}
+
+static int p_rows(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
+                  const void *zb, size_t ldb, size_t row0, size_t rows, double *loss, void *ga,
+                  size_t ldga, void *gb, size_t ldgb)
+{
+    if (prec == F64)
+        return vicreg_loss_rows_f64(c, n, d, za, lda, zb, ldb, row0, rows, loss, ga, ldga, gb,
+                                    ldgb);
+    return vicreg_loss_rows_f32(c, n, d, za, lda, zb, ldb, row0, rows, loss, ga, ldga, gb, ldgb);
+}
+
+static double at(int prec, const void *buf, size_t i)
+{
+    return prec == F64 ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
+}
+
+static void put(int prec, void *buf, size_t i, double v)
+{
+    if (prec == F64)
+        ((double *)buf)[i] = v;
+    else
+        ((float *)buf)[i] = (float)v;
+}
+
+/* ---------------------------------------------------------------------
+ * A batch: packed doubles for the reference, and the precision's copy.
+ * --------------------------------------------------------------------- */
+struct batch {
+    int prec;
+    size_t n, d;
+    double *a64, *b64; /* n x d packed; values are float-representable */
+    void *za, *zb;     /* n x d packed, in prec */
+};
+
+static void batch_make(struct batch *b, int prec, uint64_t seed, size_t n, size_t d)
+{
+    b->prec = prec;
+    b->n = n;
+    b->d = d;
+    b->a64 = malloc(n * d * sizeof(double));
+    b->b64 = malloc(n * d * sizeof(double));
+    b->za = malloc(n * d * elem_of(prec));
+    b->zb = malloc(n * d * elem_of(prec));
+    ck_assert(b->a64 && b->b64 && b->za && b->zb);
+    tu_make_batches(seed, n, d, d, b->a64, b->b64);
+    for (size_t i = 0; i < n * d; i++) {
+        put(prec, b->za, i, b->a64[i]);
+        put(prec, b->zb, i, b->b64[i]);
+    }
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->a64);
+    free(b->b64);
+    free(b->za);
+    free(b->zb);
+}
+
+/* Row i of a batch's za or zb in its precision. */
+static const void *row_a(const struct batch *b, size_t i)
+{
+    return (const char *)b->za + i * b->d * elem_of(b->prec);
+}
+
+static const void *row_b(const struct batch *b, size_t i)
+{
+    return (const char *)b->zb + i * b->d * elem_of(b->prec);
+}
+
+/* What one computation gives: the loss, every term, the gradients
+ * widened to double (n x d packed). */
+struct outcome {
+    double loss;
+    double terms[TU_N_TERMS];
+    double *ga, *gb;
+};
+
+static void outcome_init(struct outcome *o, size_t n, size_t d)
+{
+    o->loss = NAN;
+    o->ga = calloc(n * d, sizeof(double));
+    o->gb = calloc(n * d, sizeof(double));
+    ck_assert(o->ga && o->gb);
+}
+
+static void outcome_free(struct outcome *o)
+{
+    free(o->ga);
+    free(o->gb);
+}
+
+static void read_terms(const vicreg_ctx *c, double *terms)
+{
+    for (size_t k = 0; k < TU_N_TERMS; k++)
+        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[k], &terms[k]), VICREG_OK);
+}
+
+/* The context for a case: the reference parameters, a path, a scale. */
+static vicreg_ctx *make_ctx(const struct ref_params *p, int path, double scale)
+{
+    vicreg_ctx *c = NULL;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    tu_set_params(c, p);
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_GRAD_SCALE, scale), VICREG_OK);
+    return c;
+}
+
+/* vicreg_loss_* on the whole batch. */
+static void single(const struct batch *b, vicreg_ctx *c, struct outcome *o)
+{
+    const size_t n = b->n, d = b->d;
+    void *ga = malloc(n * d * elem_of(b->prec)), *gb = malloc(n * d * elem_of(b->prec));
+    ck_assert(ga && gb);
+    ck_assert_int_eq(p_loss(b->prec, c, n, d, b->za, d, b->zb, d, &o->loss, ga, d, gb, d),
+                     VICREG_OK);
+    read_terms(c, o->terms);
+    for (size_t i = 0; i < n * d; i++) {
+        o->ga[i] = at(b->prec, ga, i);
+        o->gb[i] = at(b->prec, gb, i);
+    }
+    free(ga);
+    free(gb);
+}
+
+/* The batch split into shards of sizes[0..shards), as separate processes:
+ * one context per shard, each phase's buffers made per shard and then
+ * summed (the all-reduce), every shard's finish writing its own rows. All
+ * shards must report the same loss and terms, bit for bit. */
+#define MAX_SHARDS 6
+
+static void sharded(const struct batch *b, const struct ref_params *p, double scale,
+                    const size_t *sizes, int shards, struct outcome *o)
+{
+    const int prec = b->prec;
+    const size_t d = b->d;
+    size_t sums_len, scatter_len;
+    ck_assert_int_eq(vicreg_shard_sizes(d, &sums_len, &scatter_len), VICREG_OK);
+    double *local = malloc(scatter_len * sizeof(double));
+    double *sums = calloc(sums_len, sizeof(double));
+    double *scatter = calloc(scatter_len, sizeof(double));
+    ck_assert(local && sums && scatter);
+    vicreg_ctx *c[MAX_SHARDS];
+    size_t row0[MAX_SHARDS + 1] = { 0 };
+    ck_assert_int_le(shards, MAX_SHARDS);
+    for (int k = 0; k < shards; k++) {
+        c[k] = make_ctx(p, VICREG_PATH_AUTO, scale);
+        row0[k + 1] = row0[k] + sizes[k];
+    }
+    ck_assert_uint_eq(row0[shards], b->n);
+
+    /* Phase 1 and its reduction. An empty shard passes NULL arrays. */
+    for (int k = 0; k < shards; k++) {
+        const size_t nk = sizes[k];
+        memset(local, 0, sums_len * sizeof(double));
+        ck_assert_int_eq(p_sums(prec, c[k], nk, d, nk ? row_a(b, row0[k]) : NULL, d,
+                                nk ? row_b(b, row0[k]) : NULL, d, local),
+                         VICREG_OK);
+        ck_assert(local[0] == (double)nk);
+        for (size_t i = 0; i < sums_len; i++)
+            sums[i] += local[i];
+    }
+    /* Phase 2 and its reduction. */
+    for (int k = 0; k < shards; k++) {
+        const size_t nk = sizes[k];
+        memset(local, 0, scatter_len * sizeof(double));
+        ck_assert_int_eq(p_scatter(prec, c[k], nk, d, nk ? row_a(b, row0[k]) : NULL, d,
+                                   nk ? row_b(b, row0[k]) : NULL, d, sums, local),
+                         VICREG_OK);
+        for (size_t i = 0; i < scatter_len; i++)
+            scatter[i] += local[i];
+    }
+    /* Phase 3: each shard its rows. */
+    void *ga = malloc(b->n * d * elem_of(prec)), *gb = malloc(b->n * d * elem_of(prec));
+    ck_assert(ga && gb);
+    for (int k = 0; k < shards; k++) {
+        const size_t nk = sizes[k];
+        char *gak = (char *)ga + row0[k] * d * elem_of(prec);
+        char *gbk = (char *)gb + row0[k] * d * elem_of(prec);
+        double loss = NAN, terms[TU_N_TERMS];
+        ck_assert_int_eq(p_finish(prec, c[k], nk, d, nk ? row_a(b, row0[k]) : NULL, d,
+                                  nk ? row_b(b, row0[k]) : NULL, d, sums, scatter, &loss,
+                                  nk ? gak : NULL, d, nk ? gbk : NULL, d),
+                         VICREG_OK);
+        read_terms(c[k], terms);
+        ck_assert(terms[0] == loss);
+        if (k == 0) {
+            o->loss = loss;
+            memcpy(o->terms, terms, sizeof terms);
+        } else {
+            ck_assert_msg(memcmp(o->terms, terms, sizeof terms) == 0,
+                          "shard %d reports other terms than shard 0", k);
+        }
+        vicreg_ctx_destroy(c[k]);
+    }
+    for (size_t i = 0; i < b->n * d; i++) {
+        o->ga[i] = at(prec, ga, i);
+        o->gb[i] = at(prec, gb, i);
+    }
+    free(ga);
+    free(gb);
+    free(local);
+    free(sums);
+    free(scatter);
+}
+
+/* The batch as micro-batches of sizes[] in ONE context and ONE pair of
+ * buffers: sums accumulated over all micro-batches, then the scatter, then
+ * each micro-batch's finish, as a single machine does it. */
+static void micro_batches(const struct batch *b, const struct ref_params *p,
+                          const size_t *sizes, int parts, struct outcome *o)
+{
+    const int prec = b->prec;
+    const size_t d = b->d;
+    size_t sums_len, scatter_len;
+    ck_assert_int_eq(vicreg_shard_sizes(d, &sums_len, &scatter_len), VICREG_OK);
+    double *sums = calloc(sums_len, sizeof(double));
+    double *scatter = calloc(scatter_len, sizeof(double));
+    void *ga = malloc(b->n * d * elem_of(prec)), *gb = malloc(b->n * d * elem_of(prec));
+    ck_assert(sums && scatter && ga && gb);
+    vicreg_ctx *c = make_ctx(p, VICREG_PATH_AUTO, 1.0);
+    size_t r;
+    int k;
+    for (k = 0, r = 0; k < parts; r += sizes[k++])
+        ck_assert_int_eq(p_sums(prec, c, sizes[k], d, row_a(b, r), d, row_b(b, r), d, sums),
+                         VICREG_OK);
+    for (k = 0, r = 0; k < parts; r += sizes[k++])
+        ck_assert_int_eq(p_scatter(prec, c, sizes[k], d, row_a(b, r), d, row_b(b, r), d, sums,
+                                   scatter),
+                         VICREG_OK);
+    for (k = 0, r = 0; k < parts; r += sizes[k++]) {
+        char *gak = (char *)ga + r * d * elem_of(prec), *gbk = (char *)gb + r * d * elem_of(prec);
+        ck_assert_int_eq(p_finish(prec, c, sizes[k], d, row_a(b, r), d, row_b(b, r), d, sums,
+                                  scatter, &o->loss, gak, d, gbk, d),
+                         VICREG_OK);
+    }
+    ck_assert_uint_eq(r, b->n);
+    read_terms(c, o->terms);
+    for (size_t i = 0; i < b->n * d; i++) {
+        o->ga[i] = at(prec, ga, i);
+        o->gb[i] = at(prec, gb, i);
+    }
+    vicreg_ctx_destroy(c);
+    free(sums);
+    free(scatter);
+    free(ga);
+    free(gb);
+}
+
+/* The reference's result as an outcome (path term left out). */
+static void reference(const struct batch *b, const struct ref_params *p, struct outcome *o)
+{
+    struct ref_result r;
+    ref_vicreg(p, b->n, b->d, b->a64, b->b64, &r, o->ga, o->gb);
+    const double v[TU_N_TERMS] = {
+        r.loss, r.invariance, r.variance[0], r.variance[1], r.covariance[0], r.covariance[1],
+        r.mean_std[0], r.mean_std[1], r.min_std[0], r.min_std[1], r.collapsed_fraction[0],
+        r.collapsed_fraction[1], r.effective_rank[0], r.effective_rank[1],
+        VICREG_PATH_COVARIANCE,
+    };
+    o->loss = r.loss;
+    memcpy(o->terms, v, sizeof v);
+}
+
+/* got against want: the loss, every term but the path (relative; a term
+ * that is 0 must be 0 to within tol), and both gradients (normwise
+ * relative). Returns the largest error seen. */
+static double compare(const struct outcome *got, const struct outcome *want, size_t n, size_t d,
+                      double tol, const char *what)
+{
+    double worst = tu_rel(got->loss, want->loss);
+    ck_assert_msg(worst <= tol, "%s: loss %.17g, want %.17g", what, got->loss, want->loss);
+    for (size_t k = 0; k + 1 < TU_N_TERMS; k++) {
+        double g = got->terms[k], w = want->terms[k];
+        double err = w == 0.0 ? fabs(g) : tu_rel(g, w);
+        ck_assert_msg(err <= tol, "%s: term %d is %.17g, want %.17g (err %.3g)", what,
+                      tu_all_terms[k], g, w, err);
+        worst = fmax(worst, err);
+    }
+    double ea = tu_rel_err(n, d, got->ga, d, want->ga, d);
+    double eb = tu_rel_err(n, d, got->gb, d, want->gb, d);
+    ck_assert_msg(ea <= tol && eb <= tol, "%s: gradient errors %.3g, %.3g", what, ea, eb);
+    return fmax(worst, fmax(ea, eb));
+}
+
+/* ---------------------------------------------------------------------
+ * equal: sharded == single process == reference
+ * --------------------------------------------------------------------- */
+
+/* Splits of n = 13 rows: 1, 2, 3 and 4 shards, equal and unequal, with a
+ * 1-row shard and an empty shard, first, middle and last. */
+static const struct split {
+    int shards;
+    size_t sizes[4];
+} splits[] = {
+    { 1, { 13 } },
+    { 2, { 7, 6 } },
+    { 2, { 1, 12 } },
+    { 2, { 13, 0 } },
+    { 3, { 5, 4, 4 } },
+    { 3, { 0, 12, 1 } },
+    { 3, { 6, 1, 6 } },
+    { 4, { 4, 3, 3, 3 } },
+    { 4, { 1, 0, 11, 1 } },
+    { 4, { 2, 9, 0, 2 } },
+};
+#define N_SPLITS (sizeof splits / sizeof splits[0])
+#define SPLIT_N 13
+
+/* The shapes: n > d (the single-process call takes the covariance path)
+ * and n < d (it takes the Gram path), both compared, and both paths
+ * forced. */
+static const size_t split_d[2] = { 5, 21 };
+
+/* The largest disagreement seen, for the figure the handoff reports. */
+static double worst_same[2], worst_ref[2];
+
+START_TEST(sharded_equals_single)
+{
+    /* _i: split, convention, precision, width. */
+    const struct split *sp = &splits[_i % N_SPLITS];
+    const int paper = (_i / N_SPLITS) % 2;
+    const int prec = (_i / N_SPLITS / 2) % 2;
+    const size_t d = split_d[_i / N_SPLITS / 4], n = SPLIT_N;
+    struct ref_params p = ref_default_params();
+    p.paper = paper;
+    char what[160];
+
+    struct batch b;
+    batch_make(&b, prec, 100 + (uint64_t)_i, n, d);
+    struct outcome sh, ref;
+    outcome_init(&sh, n, d);
+    outcome_init(&ref, n, d);
+    sharded(&b, &p, 1.0, sp->sizes, sp->shards, &sh);
+    ck_assert(sh.terms[TU_N_TERMS - 1] == VICREG_PATH_COVARIANCE);
+
+    const double tol_same = prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32;
+    const int paths[3] = { VICREG_PATH_AUTO, VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
+    for (int k = 0; k < 3; k++) {
+        struct outcome one;
+        outcome_init(&one, n, d);
+        vicreg_ctx *c = make_ctx(&p, paths[k], 1.0);
+        single(&b, c, &one);
+        snprintf(what, sizeof what, "%s %s d=%zu split %d path %d", prec_name(prec),
+                 paper ? "paper" : "reference", d, _i % (int)N_SPLITS, paths[k]);
+        worst_same[prec] = fmax(worst_same[prec], compare(&sh, &one, n, d, tol_same, what));
+        vicreg_ctx_destroy(c);
+        outcome_free(&one);
+    }
+    reference(&b, &p, &ref);
+    snprintf(what, sizeof what, "%s %s d=%zu split %d vs reference", prec_name(prec),
+             paper ? "paper" : "reference", d, _i % (int)N_SPLITS);
+    worst_ref[prec] = fmax(worst_ref[prec],
+                           compare(&sh, &ref, n, d, prec == F64 ? TOL_REF_F64 : TOL_REF_F32, what));
+    outcome_free(&sh);
+    outcome_free(&ref);
+    batch_free(&b);
+}
+END_TEST
+
+START_TEST(micro_batches_equal_single)
+{
+    const struct split *sp = &splits[_i % N_SPLITS];
+    const int paper = (_i / N_SPLITS) % 2;
+    const int prec = (_i / N_SPLITS / 2) % 2;
+    const size_t d = split_d[_i / N_SPLITS / 4], n = SPLIT_N;
+    struct ref_params p = ref_default_params();
+    p.paper = paper;
+    char what[160];
+    struct batch b;
+    batch_make(&b, prec, 300 + (uint64_t)_i, n, d);
+    struct outcome mb, one;
+    outcome_init(&mb, n, d);
+    outcome_init(&one, n, d);
+    micro_batches(&b, &p, sp->sizes, sp->shards, &mb);
+    vicreg_ctx *c = make_ctx(&p, VICREG_PATH_AUTO, 1.0);
+    single(&b, c, &one);
+    snprintf(what, sizeof what, "micro-batches %s %s d=%zu split %d", prec_name(prec),
+             paper ? "paper" : "reference", d, _i % (int)N_SPLITS);
+    worst_same[prec] = fmax(worst_same[prec],
+                            compare(&mb, &one, n, d, prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32,
+                                    what));
+    vicreg_ctx_destroy(c);
+    outcome_free(&mb);
+    outcome_free(&one);
+    batch_free(&b);
+}
+END_TEST
+
+/* A larger batch with many shards of random sizes, f64 and f32: the
+ * agreement does not depend on the tiny shape. */
+START_TEST(sharded_equals_single_larger)
+{
+    const int prec = _i % 2;
+    const size_t n = 97, d = 40;
+    size_t sizes[MAX_SHARDS] = { 31, 1, 0, 40, 17, 8 };
+    struct ref_params p = ref_default_params();
+    p.paper = _i / 2;
+    struct batch b;
+    batch_make(&b, prec, 500 + (uint64_t)_i, n, d);
+    struct outcome sh, one;
+    outcome_init(&sh, n, d);
+    outcome_init(&one, n, d);
+    sharded(&b, &p, 1.0, sizes, MAX_SHARDS, &sh);
+    vicreg_ctx *c = make_ctx(&p, VICREG_PATH_AUTO, 1.0);
+    single(&b, c, &one);
+    worst_same[prec] = fmax(worst_same[prec],
+                            compare(&sh, &one, n, d, prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32,
+                                    prec_name(prec)));
+    vicreg_ctx_destroy(c);
+    outcome_free(&sh);
+    outcome_free(&one);
+    batch_free(&b);
+}
+END_TEST
+
+/* Prints the figures once the equal test case has run (CK_FORK=no runs
+ * see every test; with fork each test's figure is its own). */
+static void report_worst(void)
+{
+    if (getenv("VICREG_SHARD_REPORT"))
+        fprintf(stderr, "shard: largest disagreement with single-process f64 %.3g f32 %.3g; "
+                        "with the reference f64 %.3g f32 %.3g\n",
+                worst_same[F64], worst_same[F32], worst_ref[F64], worst_ref[F32]);
+}
+
+Suite *shard_suite(void)
+{
+    Suite *s = suite_create("shard");
+    TCase *tc = tcase_create("equal");
+    tcase_add_loop_test(tc, sharded_equals_single, 0, (int)N_SPLITS * 8);
+    tcase_add_loop_test(tc, micro_batches_equal_single, 0, (int)N_SPLITS * 8);
+    tcase_add_loop_test(tc, sharded_equals_single_larger, 0, 4);
+    tcase_add_unchecked_fixture(tc, NULL, report_worst);
+    suite_add_tcase(s, tc);
+    return s;
+}
