@@ -295,11 +295,11 @@ static void sharded(const struct batch *b, const struct ref_params *p, double sc
     free(scatter);
 }
 
-/* The batch as micro-batches of sizes[] in ONE context and ONE pair of
- * buffers: sums accumulated over all micro-batches, then the scatter, then
+/* The batch as micro-batches of sizes[] in ONE context (c, or a new one
+ * with the parameters p) and ONE pair of buffers: sums accumulated over all micro-batches, then the scatter, then
  * each micro-batch's finish, as a single machine does it. */
-static void micro_batches(const struct batch *b, const struct ref_params *p,
-                          const size_t *sizes, int parts, struct outcome *o)
+static void micro_batches_in(vicreg_ctx *c, const struct batch *b, const size_t *sizes,
+                             int parts, struct outcome *o)
 {
     const int prec = b->prec;
     const size_t d = b->d;
@@ -309,7 +309,6 @@ static void micro_batches(const struct batch *b, const struct ref_params *p,
     double *scatter = calloc(scatter_len, sizeof(double));
     void *ga = malloc(b->n * d * elem_of(prec)), *gb = malloc(b->n * d * elem_of(prec));
     ck_assert(sums && scatter && ga && gb);
-    vicreg_ctx *c = make_ctx(p, VICREG_PATH_AUTO, 1.0);
     size_t r;
     int k;
     for (k = 0, r = 0; k < parts; r += sizes[k++])
@@ -331,11 +330,18 @@ static void micro_batches(const struct batch *b, const struct ref_params *p,
         o->ga[i] = at(prec, ga, i);
         o->gb[i] = at(prec, gb, i);
     }
-    vicreg_ctx_destroy(c);
     free(sums);
     free(scatter);
     free(ga);
     free(gb);
+}
+
+static void micro_batches(const struct batch *b, const struct ref_params *p,
+                          const size_t *sizes, int parts, struct outcome *o)
+{
+    vicreg_ctx *c = make_ctx(p, VICREG_PATH_AUTO, 1.0);
+    micro_batches_in(c, b, sizes, parts, o);
+    vicreg_ctx_destroy(c);
 }
 
 /* The reference's result as an outcome (path term left out). */
@@ -505,6 +511,322 @@ START_TEST(sharded_equals_single_larger)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------
+ * fd: the finish gradient is d(global loss)/d(shard rows)
+ * --------------------------------------------------------------------- */
+
+/* The global loss of the batch with one entry of za (which = 0) or zb
+ * (which = 1) moved by delta: one single-process call, which the equal
+ * tests tie to the sharded loss. */
+static double loss_moved(vicreg_ctx *c, const struct batch *b, int which, size_t idx,
+                         double delta)
+{
+    double *z = which ? b->zb : b->za, keep = z[idx], loss = NAN;
+    z[idx] = keep + delta;
+    ck_assert_int_eq(vicreg_loss_f64(c, b->n, b->d, b->za, b->d, b->zb, b->d, &loss, NULL, 0,
+                                     NULL, 0),
+                     VICREG_OK);
+    z[idx] = keep;
+    return loss;
+}
+
+START_TEST(finish_gradient_is_global_gradient)
+{
+    /* _i: convention; the middle shard of three, so its rows are neither
+     * first nor last. */
+    const size_t n = 11, d = 4, sizes[3] = { 4, 3, 4 }, first = 4;
+    struct ref_params p = ref_default_params();
+    p.paper = _i;
+    struct batch b;
+    batch_make(&b, F64, 700 + (uint64_t)_i, n, d);
+    struct outcome sh;
+    outcome_init(&sh, n, d);
+    sharded(&b, &p, 1.0, sizes, 3, &sh);
+    vicreg_ctx *c = make_ctx(&p, VICREG_PATH_COVARIANCE, 1.0);
+    double worst = 0.0, scale = 0.0;
+    for (int which = 0; which < 2; which++)
+        for (size_t i = first; i < first + sizes[1]; i++)
+            for (size_t j = 0; j < d; j++) {
+                const size_t idx = i * d + j;
+                const double *z = which ? b.b64 : b.a64;
+                const double h = 1e-5 * fmax(1.0, fabs(z[idx]));
+                const double fd = (loss_moved(c, &b, which, idx, h) -
+                                   loss_moved(c, &b, which, idx, -h)) / (2.0 * h);
+                const double g = which ? sh.gb[idx] : sh.ga[idx];
+                worst = fmax(worst, fabs(fd - g));
+                scale = fmax(scale, fabs(g));
+            }
+    /* Central differences are accurate to O(h^2) plus rounding of the
+     * loss over h: about 1e-9 here against gradients of order 1. */
+    ck_assert_msg(scale > 0.1, "the gradient is degenerate (%g)", scale);
+    ck_assert_msg(worst <= 1e-7 * scale, "finite differences differ by %g (scale %g)", worst,
+                  scale);
+    vicreg_ctx_destroy(c);
+    outcome_free(&sh);
+    batch_free(&b);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * rows: vicreg_loss_rows_* against vicreg_loss_*
+ * --------------------------------------------------------------------- */
+
+START_TEST(rows_equal_full_call)
+{
+    /* _i: precision, shape (covariance or Gram path under AUTO), path. */
+    const int prec = _i % 2;
+    const size_t shapes[2][2] = { { 9, 5 }, { 5, 9 } };
+    const size_t n = shapes[(_i / 2) % 2][0], d = shapes[(_i / 2) % 2][1];
+    const int paths[3] = { VICREG_PATH_AUTO, VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
+    const int path = paths[_i / 4];
+    const size_t ldg = d + 2, elem = elem_of(prec);
+    /* A different row count changes how BLAS blocks the product, not
+     * what it sums: allow a few roundings. */
+    const double tol = prec == F64 ? 1e-14 : 1e-6;
+    struct ref_params p = ref_default_params();
+    struct batch b;
+    batch_make(&b, prec, 900 + (uint64_t)_i, n, d);
+    vicreg_ctx *c = make_ctx(&p, path, 1.0);
+    double full_loss = NAN, full_terms[TU_N_TERMS];
+    void *ga = malloc(n * d * elem), *gb = malloc(n * d * elem);
+    ck_assert(ga && gb);
+    ck_assert_int_eq(p_loss(prec, c, n, d, b.za, d, b.zb, d, &full_loss, ga, d, gb, d),
+                     VICREG_OK);
+    read_terms(c, full_terms);
+
+    /* One row more than asked for, and padding, to see that nothing
+     * outside the range is written. */
+    void *ra = malloc((n + 1) * ldg * elem), *rb = malloc((n + 1) * ldg * elem);
+    ck_assert(ra && rb);
+    for (size_t row0 = 0; row0 <= n; row0++)
+        for (size_t rows = 0; row0 + rows <= n; rows++) {
+            memset(ra, 0xA5, (n + 1) * ldg * elem);
+            memset(rb, 0x5A, (n + 1) * ldg * elem);
+            double loss = NAN, terms[TU_N_TERMS];
+            ck_assert_int_eq(p_rows(prec, c, n, d, b.za, d, b.zb, d, row0, rows, &loss, ra, ldg,
+                                    rb, ldg),
+                             VICREG_OK);
+            read_terms(c, terms);
+            ck_assert(memcmp(&loss, &full_loss, sizeof loss) == 0);
+            ck_assert(memcmp(terms, full_terms, sizeof terms) == 0);
+            double ea = 0.0, eb = 0.0, sc = 0.0;
+            for (size_t i = 0; i < rows; i++)
+                for (size_t j = 0; j < d; j++) {
+                    const size_t src = (row0 + i) * d + j, dst = i * ldg + j;
+                    ea = fmax(ea, fabs(at(prec, ra, dst) - at(prec, ga, src)));
+                    eb = fmax(eb, fabs(at(prec, rb, dst) - at(prec, gb, src)));
+                    sc = fmax(sc, fmax(fabs(at(prec, ga, src)), fabs(at(prec, gb, src))));
+                }
+            ck_assert_msg(ea <= tol * sc && eb <= tol * sc, "rows %zu+%zu differ: %g %g (%g)",
+                          row0, rows, ea, eb, sc);
+            /* Padding and the rows beyond the range keep their bytes. */
+            for (size_t i = 0; i <= n; i++)
+                for (size_t j = 0; j < ldg; j++) {
+                    if (i < rows && j < d)
+                        continue;
+                    const unsigned char *pa = (unsigned char *)ra + (i * ldg + j) * elem;
+                    const unsigned char *pb = (unsigned char *)rb + (i * ldg + j) * elem;
+                    for (size_t k = 0; k < elem; k++)
+                        ck_assert_msg(pa[k] == 0xA5 && pb[k] == 0x5A,
+                                      "rows %zu+%zu wrote outside the range (%zu, %zu)", row0,
+                                      rows, i, j);
+                }
+            if (row0 == 0 && rows == n) {
+                /* The full range is the same call: the same bits. */
+                for (size_t i = 0; i < n; i++) {
+                    ck_assert(memcmp((char *)ra + i * ldg * elem, (char *)ga + i * d * elem,
+                                     d * elem) == 0);
+                    ck_assert(memcmp((char *)rb + i * ldg * elem, (char *)gb + i * d * elem,
+                                     d * elem) == 0);
+                }
+            }
+        }
+
+    /* One gradient only, and none, for a middle range. */
+    memset(ra, 0xA5, (n + 1) * ldg * elem);
+    double loss = NAN;
+    ck_assert_int_eq(p_rows(prec, c, n, d, b.za, d, b.zb, d, 1, 2, &loss, NULL, 0, ra, ldg),
+                     VICREG_OK);
+    ck_assert(memcmp(&loss, &full_loss, sizeof loss) == 0);
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < d; j++)
+            ck_assert(fabs(at(prec, ra, i * ldg + j) - at(prec, gb, (1 + i) * d + j)) <=
+                      tol * fmax(1.0, fabs(at(prec, gb, (1 + i) * d + j))));
+    loss = NAN;
+    ck_assert_int_eq(p_rows(prec, c, n, d, b.za, d, b.zb, d, 1, 2, &loss, NULL, 0, NULL, 0),
+                     VICREG_OK);
+    ck_assert(memcmp(&loss, &full_loss, sizeof loss) == 0);
+
+    free(ra);
+    free(rb);
+    free(ga);
+    free(gb);
+    vicreg_ctx_destroy(c);
+    batch_free(&b);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * scale: VICREG_PARAM_GRAD_SCALE
+ * --------------------------------------------------------------------- */
+
+START_TEST(grad_scale_param)
+{
+    vicreg_ctx *c = NULL;
+    double v = NAN, lo = NAN, hi = NAN;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_get_param(c, VICREG_PARAM_GRAD_SCALE, &v), VICREG_OK);
+    ck_assert(v == 1.0);
+    ck_assert_int_eq(vicreg_param_bounds(VICREG_PARAM_GRAD_SCALE, &lo, &hi), VICREG_OK);
+    ck_assert(lo == 0.0 && hi == 1e9);
+    const double good[] = { 0.0, 0.5, 3.0, 1e9 };
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_GRAD_SCALE, good[k]), VICREG_OK);
+        ck_assert_int_eq(vicreg_ctx_get_param(c, VICREG_PARAM_GRAD_SCALE, &v), VICREG_OK);
+        ck_assert(v == good[k]);
+    }
+    const double bad[] = { -1e-300, -1.0, 1e9 * (1.0 + 1e-15), INFINITY, NAN };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_GRAD_SCALE, bad[k]),
+                         VICREG_ERR_OUT_OF_RANGE);
+        ck_assert_int_eq(vicreg_ctx_get_param(c, VICREG_PARAM_GRAD_SCALE, &v), VICREG_OK);
+        ck_assert(v == 1e9); /* the last good value */
+    }
+    vicreg_ctx_destroy(c);
+}
+END_TEST
+
+/* Scale 4 against scale 1: every gradient entry exactly 4 times (a power
+ * of two multiplies every factor exactly), the loss and the terms the
+ * same bits; of vicreg_loss_* on both paths, vicreg_loss_rows_* and the
+ * sharded finish. Scale 3 and 0: 3 times up to rounding, and zeros. */
+START_TEST(grad_scale_multiplies_gradients)
+{
+    /* _i: precision, convention, path of the single call. */
+    const int prec = _i % 2;
+    const int paths[2] = { VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
+    const int path = paths[_i / 4];
+    const size_t n = 10, d = 6, sizes[3] = { 3, 0, 7 };
+    struct ref_params p = ref_default_params();
+    p.paper = (_i / 2) % 2;
+    struct batch b;
+    batch_make(&b, prec, 1100 + (uint64_t)_i, n, d);
+    const double scales[4] = { 1.0, 4.0, 3.0, 0.0 };
+    struct outcome o[3][4]; /* [single, rows 2..7, sharded][scale] */
+    for (int s = 0; s < 4; s++) {
+        for (int k = 0; k < 3; k++)
+            outcome_init(&o[k][s], n, d);
+        vicreg_ctx *c = make_ctx(&p, path, scales[s]);
+        single(&b, c, &o[0][s]);
+        /* rows 2 .. 7 into the same places of a full-size gradient */
+        void *ga = calloc(n * d, elem_of(prec)), *gb = calloc(n * d, elem_of(prec));
+        ck_assert(ga && gb);
+        ck_assert_int_eq(p_rows(prec, c, n, d, b.za, d, b.zb, d, 2, 6, &o[1][s].loss,
+                                (char *)ga + 2 * d * elem_of(prec), d,
+                                (char *)gb + 2 * d * elem_of(prec), d),
+                         VICREG_OK);
+        read_terms(c, o[1][s].terms);
+        for (size_t i = 0; i < n * d; i++) {
+            o[1][s].ga[i] = at(prec, ga, i);
+            o[1][s].gb[i] = at(prec, gb, i);
+        }
+        free(ga);
+        free(gb);
+        vicreg_ctx_destroy(c);
+        sharded(&b, &p, scales[s], sizes, 3, &o[2][s]);
+    }
+    for (int k = 0; k < 3; k++) {
+        for (int s = 1; s < 4; s++) {
+            ck_assert(memcmp(&o[k][s].loss, &o[k][0].loss, sizeof(double)) == 0);
+            ck_assert(memcmp(o[k][s].terms, o[k][0].terms, sizeof o[k][0].terms) == 0);
+        }
+        double e3 = 0.0, sc = 0.0;
+        for (size_t i = 0; i < n * d; i++) {
+            const double a1 = o[k][0].ga[i], b1 = o[k][0].gb[i];
+            ck_assert_msg(o[k][1].ga[i] == 4.0 * a1 && o[k][1].gb[i] == 4.0 * b1,
+                          "call %d entry %zu: %.17g, %.17g is not 4 times %.17g, %.17g", k, i,
+                          o[k][1].ga[i], o[k][1].gb[i], a1, b1);
+            ck_assert(o[k][3].ga[i] == 0.0 && o[k][3].gb[i] == 0.0);
+            e3 = fmax(e3, fmax(fabs(o[k][2].ga[i] - 3.0 * a1), fabs(o[k][2].gb[i] - 3.0 * b1)));
+            sc = fmax(sc, fmax(fabs(a1), fabs(b1)));
+        }
+        ck_assert_msg(sc > 0.0 && e3 <= (prec == F64 ? 1e-14 : 1e-6) * 3.0 * sc,
+                      "call %d: scale 3 off by %g (scale %g)", k, e3, sc);
+    }
+    for (int k = 0; k < 3; k++)
+        for (int s = 0; s < 4; s++)
+            outcome_free(&o[k][s]);
+    batch_free(&b);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * buffer: vicreg_ctx_buffer()
+ * --------------------------------------------------------------------- */
+
+START_TEST(ctx_buffer_grows_and_keeps)
+{
+    vicreg_ctx *c = NULL;
+    void *out = (void *)&c, *first;
+    ck_assert_int_eq(vicreg_ctx_buffer(NULL, 16, &out), VICREG_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_eq(out, (void *)&c);
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 16, NULL), VICREG_ERR_INVALID_ARGUMENT);
+    /* No buffer yet. */
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &out), VICREG_OK);
+    ck_assert_ptr_null(out);
+
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 100, &first), VICREG_OK);
+    ck_assert_ptr_nonnull(first);
+    ck_assert_uint_eq((uintptr_t)first % 64, 0);
+    for (int i = 0; i < 100; i++)
+        ((unsigned char *)first)[i] = (unsigned char)(i * 7 + 1);
+    /* At or below the size held: the same buffer. */
+    const size_t same[3] = { 0, 1, 100 };
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(vicreg_ctx_buffer(c, same[k], &out), VICREG_OK);
+        ck_assert_ptr_eq(out, first);
+    }
+    /* Loss calls and sharded calls leave it alone. */
+    struct batch b;
+    const size_t parts[2] = { 3, 5 };
+    batch_make(&b, F64, 1300, 8, 5);
+    struct outcome o;
+    outcome_init(&o, 8, 5);
+    single(&b, c, &o);
+    micro_batches_in(c, &b, parts, 2, &o);
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &out), VICREG_OK);
+    ck_assert_ptr_eq(out, first);
+    for (int i = 0; i < 100; i++)
+        ck_assert_uint_eq(((unsigned char *)first)[i], (unsigned char)(i * 7 + 1));
+    /* Growth keeps the old bytes, aligned again; the pointer may move. */
+    const size_t sizes[3] = { 101, 4096, 1 << 20 };
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(vicreg_ctx_buffer(c, sizes[k], &out), VICREG_OK);
+        ck_assert_ptr_nonnull(out);
+        ck_assert_uint_eq((uintptr_t)out % 64, 0);
+        for (int i = 0; i < 100; i++)
+            ck_assert_uint_eq(((unsigned char *)out)[i], (unsigned char)(i * 7 + 1));
+        /* The whole size is usable (valgrind and ASan see a short one). */
+        memset((char *)out + 100, 0x3C, sizes[k] - 100);
+    }
+    void *last = out;
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &out), VICREG_OK);
+    ck_assert_ptr_eq(out, last);
+    /* A request that cannot be met keeps the buffer and *out. */
+    void *keep = (void *)&b;
+    out = keep;
+    ck_assert_int_eq(vicreg_ctx_buffer(c, SIZE_MAX, &out), VICREG_ERR_NO_MEMORY);
+    ck_assert_ptr_eq(out, keep);
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &out), VICREG_OK);
+    ck_assert_ptr_eq(out, last);
+    ck_assert_uint_eq(((unsigned char *)last)[99], (unsigned char)(99 * 7 + 1));
+    outcome_free(&o);
+    batch_free(&b);
+    vicreg_ctx_destroy(c); /* frees the buffer: valgrind's leak check */
+}
+END_TEST
+
 /* Prints the figures once the equal test case has run (CK_FORK=no runs
  * see every test; with fork each test's figure is its own). */
 static void report_worst(void)
@@ -523,6 +845,23 @@ Suite *shard_suite(void)
     tcase_add_loop_test(tc, micro_batches_equal_single, 0, (int)N_SPLITS * 8);
     tcase_add_loop_test(tc, sharded_equals_single_larger, 0, 4);
     tcase_add_unchecked_fixture(tc, NULL, report_worst);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fd");
+    tcase_add_loop_test(tc, finish_gradient_is_global_gradient, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rows");
+    tcase_add_loop_test(tc, rows_equal_full_call, 0, 12);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("scale");
+    tcase_add_test(tc, grad_scale_param);
+    tcase_add_loop_test(tc, grad_scale_multiplies_gradients, 0, 8);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("buffer");
+    tcase_add_test(tc, ctx_buffer_grows_and_keeps);
     suite_add_tcase(s, tc);
     return s;
 }
