@@ -146,7 +146,11 @@ class Checker:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              universal_newlines=True)
         if res.returncode == 0:
-            missing = [src for src in json.loads(res.stdout) if not os.path.exists(src)]
+            # Symlinks (libvicreg.so.1 -> ...) are listed by bare name,
+            # relative to the directory of the library they point to, which
+            # need not be the build root: only real files are checked.
+            missing = [src for src in json.loads(res.stdout)
+                       if os.path.isabs(src) and not os.path.exists(src)]
             if missing:
                 fail('not built yet, so not installable: {}; run `ninja -C {}` first'.format(
                     ' '.join(missing), self.a.build_root))
