@@ -330,6 +330,14 @@ class Checker:
         if not math.isfinite(loss) or loss <= 0:
             fail('{}: the loss is {!r}, expected a positive finite number'.format(
                 what, values.get('loss')))
+        # The 1.1 symbols resolve in the installed library and agree.
+        try:
+            sharded = float(values.get('sharded', 'nan'))
+        except ValueError:
+            sharded = float('nan')
+        if not abs(sharded - loss) <= 1e-5 * abs(loss):
+            fail('{}: the sharded loss is {!r}, the loss {!r}'.format(
+                what, values.get('sharded'), values.get('loss')))
         return exe
 
     # -- 3 ---------------------------------------------------------------

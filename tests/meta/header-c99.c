@@ -52,6 +52,38 @@ int main(void)
     check(vicreg_ctx_get_term(ctx, VICREG_TERM_LOSS, &term) == VICREG_OK && term == loss,
           "vicreg_ctx_get_term(LOSS) equals the returned loss");
 
+    /* The 1.1 calls: the batch as two shards (3 rows and 1) gives the
+     * same loss through the three phases. */
+    {
+        double sums[2 + 2 * 3], scatter[3 * 4], shard_loss = -1.0, scale = 0.0;
+        size_t sums_len = 0, scatter_len = 0;
+        void *buffer = NULL;
+        int k;
+        check(vicreg_shard_sizes(3, &sums_len, &scatter_len) == VICREG_OK && sums_len == 8
+                  && scatter_len == 12, "vicreg_shard_sizes(3)");
+        for (k = 0; k < 8; k++)
+            sums[k] = 0.0;
+        for (k = 0; k < 12; k++)
+            scatter[k] = 0.0;
+        check(vicreg_shard_sums_f64(ctx, 3, 3, za, 3, zb, 3, sums) == VICREG_OK
+                  && vicreg_shard_sums_f64(ctx, 1, 3, za + 9, 3, zb + 9, 3, sums) == VICREG_OK,
+              "vicreg_shard_sums_f64()");
+        check(vicreg_shard_scatter_f64(ctx, 3, 3, za, 3, zb, 3, sums, scatter) == VICREG_OK
+                  && vicreg_shard_scatter_f64(ctx, 1, 3, za + 9, 3, zb + 9, 3, sums, scatter)
+                         == VICREG_OK, "vicreg_shard_scatter_f64()");
+        check(vicreg_shard_finish_f64(ctx, 1, 3, za + 9, 3, zb + 9, 3, sums, scatter,
+                                      &shard_loss, ga, 3, gb, 3) == VICREG_OK,
+              "vicreg_shard_finish_f64()");
+        check(shard_loss > 0.99999999 * loss && shard_loss < 1.00000001 * loss,
+              "the sharded loss equals the loss");
+        check(vicreg_loss_rows_f64(ctx, 4, 3, za, 3, zb, 3, 1, 2, &shard_loss, ga, 3, NULL, 0)
+                  == VICREG_OK, "vicreg_loss_rows_f64()");
+        check(vicreg_ctx_get_param(ctx, VICREG_PARAM_GRAD_SCALE, &scale) == VICREG_OK
+                  && scale == 1.0, "vicreg_ctx_get_param(GRAD_SCALE)");
+        check(vicreg_ctx_buffer(ctx, 128, &buffer) == VICREG_OK && buffer != NULL,
+              "vicreg_ctx_buffer()");
+    }
+
     vicreg_ctx_destroy(ctx);
     vicreg_ctx_destroy(NULL);
 

@@ -55,6 +55,25 @@ int main()
     check(status == VICREG_OK, "vicreg_loss_f32()");
     check(std::isfinite(loss) && loss > 0.0, "the loss is positive and finite");
 
+    // The 1.1 calls from C++.
+    std::size_t sums_len = 0, scatter_len = 0;
+    check(vicreg_shard_sizes(d, &sums_len, &scatter_len) == VICREG_OK, "vicreg_shard_sizes()");
+    std::vector<double> sums(sums_len), scatter(scatter_len);
+    double shard_loss = -1.0;
+    check(vicreg_shard_sums_f32(ctx, n, d, za.data(), d, zb.data(), d, sums.data()) == VICREG_OK
+              && vicreg_shard_scatter_f32(ctx, n, d, za.data(), d, zb.data(), d, sums.data(),
+                                          scatter.data()) == VICREG_OK
+              && vicreg_shard_finish_f32(ctx, n, d, za.data(), d, zb.data(), d, sums.data(),
+                                         scatter.data(), &shard_loss, ga.data(), d, nullptr,
+                                         0) == VICREG_OK,
+          "the three phases");
+    check(std::fabs(shard_loss - loss) <= 1e-5 * loss, "one shard gives the loss");
+    void *buffer = nullptr;
+    check(vicreg_ctx_buffer(ctx, 64, &buffer) == VICREG_OK && buffer != nullptr,
+          "vicreg_ctx_buffer()");
+    check(vicreg_ctx_set_param(ctx, VICREG_PARAM_GRAD_SCALE, 2.0) == VICREG_OK,
+          "vicreg_ctx_set_param(GRAD_SCALE)");
+
     vicreg_ctx_destroy(ctx);
 
     if (failures == 0)

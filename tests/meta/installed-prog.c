@@ -6,6 +6,7 @@
  *   version <vicreg_version_string()>
  *   number <vicreg_version_number()>
  *   loss <the loss of a small batch, %.17g>
+ *   sharded <the same loss through the 1.1 sharded calls, two shards>
  *
  * and exits with status 0 only if every call succeeded and the loss is
  * finite.
@@ -21,7 +22,8 @@
 int main(void)
 {
     float za[N * D], zb[N * D], ga[N * D];
-    double loss = NAN;
+    double sums[2 + 2 * D] = { 0 }, scatter[D * (D + 1)] = { 0 };
+    double loss = NAN, sharded = NAN;
     vicreg_ctx *ctx = NULL;
     int i, status;
 
@@ -39,12 +41,26 @@ int main(void)
         return 1;
     }
     status = vicreg_loss_f32(ctx, N, D, za, D, zb, D, &loss, ga, D, NULL, 0);
+    /* Rows 0..2 and 3..7 as two shards. */
+    if (status == VICREG_OK)
+        status = vicreg_shard_sums_f32(ctx, 3, D, za, D, zb, D, sums);
+    if (status == VICREG_OK)
+        status = vicreg_shard_sums_f32(ctx, N - 3, D, za + 3 * D, D, zb + 3 * D, D, sums);
+    if (status == VICREG_OK)
+        status = vicreg_shard_scatter_f32(ctx, 3, D, za, D, zb, D, sums, scatter);
+    if (status == VICREG_OK)
+        status = vicreg_shard_scatter_f32(ctx, N - 3, D, za + 3 * D, D, zb + 3 * D, D, sums,
+                                          scatter);
+    if (status == VICREG_OK)
+        status = vicreg_shard_finish_f32(ctx, 0, D, NULL, D, NULL, D, sums, scatter, &sharded,
+                                         NULL, 0, NULL, 0);
     vicreg_ctx_destroy(ctx);
     if (status != VICREG_OK) {
-        fprintf(stderr, "vicreg_loss_f32: %s (%s)\n", vicreg_strerror(status),
+        fprintf(stderr, "vicreg_loss_f32 or a sharded call: %s (%s)\n", vicreg_strerror(status),
                 vicreg_status_name(status));
         return 1;
     }
     printf("loss %.17g\n", loss);
+    printf("sharded %.17g\n", sharded);
     return isfinite(loss) ? 0 : 1;
 }
