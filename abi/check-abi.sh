@@ -5,7 +5,8 @@
 # Builds libvicreg.so with debug info (a dedicated debugoptimized build:
 # buildtype=release carries none), describes it with abidw exactly as the
 # committed baseline was described, and fails when
-#   1. abidiff --no-added-syms against abi/libvicreg.so.1.abi reports a
+#   1. abidiff --no-added-syms against abi/libvicreg.so.1.abi (the latest
+#      release, see abi/README.md) reports a
 #      removed symbol or an incompatible change (a changed signature, a
 #      changed type a function uses), or any ABI change at all;
 #   2. a symbol defined in the library carries no version node
@@ -40,7 +41,10 @@ if [ ! -f "$build/build.ninja" ]; then
         -Ddefault_library=shared -Dtests=false >"$build.setup.log" 2>&1 ||
         { cat "$build.setup.log"; exit 1; }
 fi
-ninja -C "$build" libvicreg.so.1.0.0 >/dev/null
+# The shared library's file name carries the project version.
+version=$(meson introspect --projectinfo "$build" |
+          /usr/bin/env python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+ninja -C "$build" "libvicreg.so.$version" >/dev/null
 lib=$(readlink -f "$build/libvicreg.so.1")
 sections=$(readelf -S "$lib")
 if ! grep -q '\.debug_info' <<<"$sections"; then
