@@ -9,7 +9,8 @@
 
 ``vicreg.loss`` is the one-call form; ``vicreg.Context`` keeps parameters
 and scratch memory between calls; ``vicreg.torch`` (imported separately)
-has a PyTorch autograd Function and the ``VICRegLoss`` module. Errors of
+has a PyTorch autograd Function and the ``VICRegLoss`` module;
+``vicreg.shard`` (libvicreg >= 1.1) computes one batch in shards. Errors of
 the library raise ``vicreg.VicregError``. The shared library is found as
 described in ``vicreg._lib`` (VICREG_LIBRARY, then the system loader, then
 ``build/`` of the source tree this package sits in).

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from . import _arrays
+from . import _arrays, _lib
 from ._errors import VicregError, check
 
 # Parameter keys (VICREG_PARAM_*), by the names the keyword arguments use.
@@ -77,6 +77,47 @@ def _param_value(name, value):
 def _precision(dtype):
     dtype = _arrays.check_dtype(dtype, "dtype")
     return PRECISIONS[dtype]
+
+
+def batches(za, zb):
+    """(za, lda, zb, ldb) for the C call: the same dtype and shape."""
+    za, lda = _arrays.as_batch(za, "za")
+    zb, ldb = _arrays.as_batch(zb, "zb")
+    if za.dtype != zb.dtype:
+        raise TypeError("za is %s and zb is %s; pass both in one dtype"
+                        % (za.dtype, zb.dtype))
+    if za.shape != zb.shape:
+        raise ValueError("za has shape %s and zb %s; they must match"
+                         % (za.shape, zb.shape))
+    return za, lda, zb, ldb
+
+
+def gradient_buffers(grad, out, shape, dtype):
+    """([grad_a, grad_b], [ldga, ldgb]): the caller's buffers from ``out``,
+    new arrays for the gradients asked for by ``grad`` and not given, None
+    for the others."""
+    if isinstance(grad, (tuple, list)):
+        wanted = tuple(bool(g) for g in grad)
+    else:
+        wanted = (bool(grad), bool(grad))
+    if len(wanted) != 2:
+        raise ValueError("grad must be a bool or a pair of bools")
+    given = (None, None) if out is None else tuple(out)
+    if len(given) != 2:
+        raise ValueError("out must be a pair (grad_a, grad_b)")
+    grads = [None, None]
+    lds = [max(shape[1], 1), max(shape[1], 1)]
+    for i, buffer in enumerate(given):
+        what = ("grad_a", "grad_b")[i]
+        if not wanted[i]:
+            if buffer is not None:
+                raise ValueError("out gives %s but its gradient is not "
+                                 "asked for" % what)
+        elif buffer is None:
+            grads[i] = np.empty(shape, dtype=dtype)
+        else:
+            grads[i], lds[i] = _arrays.as_output(buffer, shape, dtype, what)
+    return grads, lds
 
 
 class Context:
@@ -230,53 +271,52 @@ class Context:
         Returns a LossResult (loss, terms, grad_a, grad_b). Errors of the
         library raise VicregError; nothing passed in is changed then.
         """
-        za, lda = _arrays.as_batch(za, "za")
-        zb, ldb = _arrays.as_batch(zb, "zb")
-        if za.dtype != zb.dtype:
-            raise TypeError("za is %s and zb is %s; pass both in one dtype"
-                            % (za.dtype, zb.dtype))
-        if za.shape != zb.shape:
-            raise ValueError("za has shape %s and zb %s; they must match"
-                             % (za.shape, zb.shape))
+        za, lda, zb, ldb = batches(za, zb)
         n, d = za.shape
-        if isinstance(grad, (tuple, list)):
-            wanted = tuple(bool(g) for g in grad)
-        else:
-            wanted = (bool(grad), bool(grad))
-        if len(wanted) != 2:
-            raise ValueError("grad must be a bool or a pair of bools")
-        given = (None, None) if out is None else tuple(out)
-        if len(given) != 2:
-            raise ValueError("out must be a pair (grad_a, grad_b)")
-        grads = [None, None]
-        lds = [max(d, 1), max(d, 1)]
-        for i, buffer in enumerate(given):
-            what = ("grad_a", "grad_b")[i]
-            if not wanted[i]:
-                if buffer is not None:
-                    raise ValueError("out gives %s but its gradient is not "
-                                     "asked for" % what)
-            elif buffer is None:
-                grads[i] = np.empty((n, d), dtype=za.dtype)
-            else:
-                grads[i], lds[i] = _arrays.as_output(
-                    buffer, za.shape, za.dtype, what)
-        if za.dtype == np.float32:
-            function, real_p = self._lib.vicreg_loss_f32, ctypes.c_float
-        else:
-            function, real_p = self._lib.vicreg_loss_f64, ctypes.c_double
-        pointer = ctypes.POINTER(real_p)
+        grads, lds = gradient_buffers(grad, out, (n, d), za.dtype)
+        function, ptr = self._function("vicreg_loss", za.dtype)
+        loss = ctypes.c_double()
+        return self._call(function, n, d, ptr(za), lda, ptr(zb), ldb,
+                          ctypes.byref(loss), ptr(grads[0]), lds[0],
+                          ptr(grads[1]), lds[1], loss=loss, grads=grads)
+
+    def loss_rows(self, za, zb, row0, rows, *, grad=True, out=None):
+        """The loss of the whole batch, as ``loss``, but the gradient rows
+        row0 .. row0 + rows - 1 only (arrays of rows x d): for a process
+        that holds the whole batch and needs its own shard's gradient.
+        Needs libvicreg >= 1.1."""
+        za, lda, zb, ldb = batches(za, zb)
+        n, d = za.shape
+        grads, lds = gradient_buffers(grad, out, (rows, d), za.dtype)
+        function, ptr = self._function("vicreg_loss_rows", za.dtype)
+        loss = ctypes.c_double()
+        return self._call(function, n, d, ptr(za), lda, ptr(zb), ldb,
+                          row0, rows, ctypes.byref(loss), ptr(grads[0]),
+                          lds[0], ptr(grads[1]), lds[1], loss=loss,
+                          grads=grads)
+
+    def _function(self, stem, dtype):
+        """The _f32 or _f64 C function for dtype, and a function turning an
+        array (or None) into the pointer it takes."""
+        suffix = "_f32" if dtype == np.float32 else "_f64"
+        name = stem + suffix
+        if not _lib.has(self._lib, name):
+            raise NotImplementedError(
+                "%s needs libvicreg >= 1.1; the loaded library is %s"
+                % (name, self._lib.vicreg_version_string().decode()))
+        real_p = ctypes.POINTER(ctypes.c_float if suffix == "_f32"
+                                else ctypes.c_double)
 
         def ptr(array):
-            return None if array is None else array.ctypes.data_as(pointer)
+            return None if array is None else array.ctypes.data_as(real_p)
+        return getattr(self._lib, name), ptr
 
-        loss = ctypes.c_double()
+    def _call(self, function, *args, loss, grads):
+        """Calls a loss function on this context, then reads the terms
+        under the same lock so that they belong to this call."""
         with self._lock:
             self._check_open()
-            status = function(self._handle, n, d, ptr(za), lda, ptr(zb), ldb,
-                              ctypes.byref(loss), ptr(grads[0]), lds[0],
-                              ptr(grads[1]), lds[1])
-            check(self._lib, status, function.__name__)
+            check(self._lib, function(self._handle, *args), function.__name__)
             terms = self._terms_locked()
         return LossResult(loss.value, terms, grads[0], grads[1])
 
