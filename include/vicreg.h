@@ -275,7 +275,9 @@ VICREG_API int vicreg_ctx_scratch_bytes(const vicreg_ctx *ctx, size_t n, size_t 
 VICREG_API int vicreg_ctx_reserve(vicreg_ctx *ctx, size_t n, size_t d, int precision);
 
 /* ----------------------------------------------------------------------
- * Introspection: the terms of the last successful loss call.
+ * Introspection: the terms of the last successful loss call
+ * (vicreg_loss_*, and since 1.1.0 vicreg_loss_rows_* and
+ * vicreg_shard_finish_*; the other sharded calls leave them as they are).
  * ---------------------------------------------------------------------- */
 enum {
     VICREG_TERM_LOSS = 0,              /* L                                   */
@@ -390,9 +392,9 @@ VICREG_API int vicreg_shard_sizes(size_t d, size_t *sums_len, size_t *scatter_le
  * sums of za and zb (n x d, leading dimensions lda, ldb) into sums (2 + 2 d
  * doubles, zeroed by the caller before the first shard). The sums are
  * accumulated in double. n may be 0: nothing changes and za, zb may be
- * NULL. The parameters of ctx play no part. Returns VICREG_OK or a status
- * listed above; VICREG_ERR_SIZE_OVERFLOW also when the row count would pass
- * 2^53. Since 1.1.0. */
+ * NULL. The parameters of ctx play no part and its terms are left as they
+ * are. Returns VICREG_OK or a status listed above; VICREG_ERR_SIZE_OVERFLOW
+ * also when the row count would pass 2^53. Since 1.1.0. */
 VICREG_API int vicreg_shard_sums_f32(vicreg_ctx *ctx, size_t n, size_t d,
                                      const float *za, size_t lda,
                                      const float *zb, size_t ldb,
@@ -411,8 +413,8 @@ VICREG_API int vicreg_shard_sums_f64(vicreg_ctx *ctx, size_t n, size_t d,
  * product is one symmetric rank-n update per branch in the precision of
  * the batches, like the covariance of vicreg_loss_*(), added into the
  * double buffer. n may be 0: nothing changes and za, zb may be NULL. The
- * parameters of ctx play no part. Returns VICREG_OK or a status listed
- * above. Since 1.1.0. */
+ * parameters of ctx play no part and its terms are left as they are.
+ * Returns VICREG_OK or a status listed above. Since 1.1.0. */
 VICREG_API int vicreg_shard_scatter_f32(vicreg_ctx *ctx, size_t n, size_t d,
                                         const float *za, size_t lda,
                                         const float *zb, size_t ldb,
@@ -428,7 +430,8 @@ VICREG_API int vicreg_shard_scatter_f64(vicreg_ctx *ctx, size_t n, size_t d,
  * N = sums[0] rows, with the context's parameters: the loss of the global
  * batch into *loss (may be NULL), every term and collapse diagnostic of it
  * kept in ctx for vicreg_ctx_get_term() exactly as vicreg_loss_*() keeps
- * them (VICREG_TERM_PATH_USED is VICREG_PATH_COVARIANCE), and the gradient
+ * them (VICREG_TERM_PATH_USED is VICREG_PATH_COVARIANCE: the path
+ * parameter plays no part), and the gradient
  * rows of this shard's n rows: grad_a (n x d, leading dimension ldga)
  * receives dL/dZa for the rows of za, centred about the global means, times
  * VICREG_PARAM_GRAD_SCALE; likewise grad_b. A NULL gradient is not
