@@ -15,6 +15,7 @@ import random
 import struct
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+OUT_SHARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus-shard")
 
 
 def call(flags, flags2, n, d, lds=(0, 0, 0, 0), data=b"", query=False):
@@ -73,6 +74,35 @@ def main():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(blob)
     print("wrote", len(seeds), "seeds to", OUT)
+    shard_seeds(rng)
+
+
+def shard(flags, d, sizes, data=b""):
+    """A fuzz_shard.c input: flags (bit 0 f64, bit 1 paper, bits 2-3 the
+    gradient scale, bits 4-5 the data mode, bit 6 NULL grad_a on odd
+    shards), d - 1, the shard count - 1, the shard sizes, the data."""
+    return bytes([flags, d - 1, len(sizes) - 1, *sizes]) + data
+
+
+def shard_seeds(rng):
+    os.makedirs(OUT_SHARD, exist_ok=True)
+    seeds = {
+        "f64-equal": shard(0x01, 4, [5, 5], small(rng, 80)),
+        "f32-unequal": shard(0x00, 6, [1, 7, 0, 3], small(rng, 132)),
+        "f64-paper-scale": shard(0x07, 9, [8, 2, 4], small(rng, 252)),
+        "one-shard": shard(0x01, 3, [6], small(rng, 36)),
+        "one-row": shard(0x01, 5, [1], small(rng, 10)),
+        "empty": shard(0x01, 5, [0, 0]),
+        "null-grads": shard(0x41, 7, [3, 4, 5], small(rng, 168)),
+        "planted-f32": shard(0x10, 4, [4, 4], small(rng, 64) + bytes([0, 3, 2])),
+        "planted-f64": shard(0x11, 4, [2, 6], small(rng, 64) + bytes([7, 1, 0])),
+        "raw-f64": shard(0x21, 2, [3, 3], small(rng, 96)),
+        "near-overflow": shard(0x31, 8, [8, 8], small(rng, 256)),
+    }
+    for name, blob in seeds.items():
+        with open(os.path.join(OUT_SHARD, name), "wb") as f:
+            f.write(blob)
+    print("wrote", len(seeds), "seeds to", OUT_SHARD)
 
 
 if __name__ == "__main__":
