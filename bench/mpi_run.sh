@@ -30,7 +30,7 @@ csv=$out/mpi.csv
 rm -f "$csv"
 header=--header
 {
-    echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(mpirun --version | head -1)"
+    echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(mpirun --version | head -1), load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# OPENBLAS_NUM_THREADS=1 per process; more processes than cores oversubscribe"
 } > "$out/mpi.txt"
 for np in 1 2 3 4; do
@@ -45,4 +45,5 @@ for np in 1 2 3 4; do
         done
     done
 done | tee -a "$out/mpi.txt"
+echo "# finished $(date -u '+%H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/mpi.txt"
 echo "results in $csv"

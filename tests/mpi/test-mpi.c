@@ -523,6 +523,49 @@ static void automatic_edge_test(void)
     }
 }
 
+/* The layer's buffer is reused: after the first step at a shape, steps at
+ * that shape and at fewer rows leave it where it is (it would move if it
+ * had to grow). */
+static void reuse_test(void)
+{
+    const size_t n = 20, d = 9;
+    double *za = malloc(n * d * sizeof *za), *zb = malloc(n * d * sizeof *zb);
+    mt_make_batch(5, n, d, za, zb);
+    struct mt_layout layouts[8];
+    mt_layouts(n, mt_nprocs, layouts, 8);
+    size_t rows = layouts[0].counts[mt_rank], row0 = mt_row0(&layouts[0], mt_rank);
+    void *sa = mt_shard(za, d, row0, rows, d, VICREG_PRECISION_F64);
+    void *sb = mt_shard(zb, d, row0, rows, d, VICREG_PRECISION_F64);
+    void *ga = mt_sentinel_buffer(rows, d, VICREG_PRECISION_F64);
+    void *gb = mt_sentinel_buffer(rows, d, VICREG_PRECISION_F64);
+    for (int s = VICREG_MPI_STRATEGY_REDUCE; s <= VICREG_MPI_STRATEGY_GATHER; s++) {
+        vicreg_ctx *ctx = NULL;
+        vicreg_ctx_create(&ctx);
+        vicreg_mpi_set_strategy(ctx, s);
+        void *first = NULL, *again = NULL;
+        int status = vicreg_mpi_loss_f64(ctx, MPI_COMM_WORLD, rows, d, sa, d, sb, d, NULL, ga, d,
+                                         gb, d);
+        vicreg_ctx_buffer(ctx, 0, &first);
+        for (int k = 0; k < 3 && status == VICREG_OK; k++) {
+            /* The same shape, then one row fewer on process 0. */
+            size_t r = k == 2 && mt_rank == 0 && rows > 0 ? rows - 1 : rows;
+            status = vicreg_mpi_loss_f64(ctx, MPI_COMM_WORLD, r, d, sa, d, sb, d, NULL, ga, d,
+                                         gb, d);
+            vicreg_ctx_buffer(ctx, 0, &again);
+            MT_EXPECT(again == first, "%s, step %d: the layer buffer moved",
+                      strategy_name(s), k + 2);
+        }
+        MT_EXPECT_STATUS(status, VICREG_OK, "reuse");
+        vicreg_ctx_destroy(ctx);
+    }
+    free(sa);
+    free(sb);
+    free(ga);
+    free(gb);
+    free(za);
+    free(zb);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -545,6 +588,7 @@ int main(int argc, char **argv)
     data_parallel_test(VICREG_PRECISION_F32);
     sub_communicator_test();
     automatic_edge_test();
+    reuse_test();
     mt_error_tests();
 
     long total = 0;
