@@ -68,6 +68,11 @@
  * one process nothing moves, and the rule still lets a short batch take the
  * Gram path). Both sides are computed on every process from N, d and the
  * precision, so every process makes the same choice.
+ * The rule weighs bytes only. Compute goes the other way: REDUCE splits its
+ * d x d products over the processes (6 (N / P) d^2 flops each), while
+ * GATHER repeats the whole batch's statistics on every process (2 N^2 d on
+ * the Gram path, plus 4 (N / P) N d for its own rows). Where communication
+ * is cheap and N is near d, forcing REDUCE can be faster.
  * vicreg_mpi_set_strategy() forces one; vicreg_mpi_get_info() reports
  * which one ran and the bytes of both. Besides the strategy's own
  * collectives, each step makes a few small ones (the agreement below, the
