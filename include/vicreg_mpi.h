@@ -22,8 +22,8 @@
  *   - the gradient rows of this process's shard: row i of grad_a is
  *     dL/dZa of global row (first row of this shard) + i, exactly what
  *     vicreg_loss_* on the concatenated batch writes for that row, up to
- *     rounding (measured within 1e-12 relative in float64, 1e-5 in
- *     float32).
+ *     rounding (the tests require 1e-12 relative in float64 and 1e-5 in
+ *     float32, against one process).
  *
  * A shard may hold any number of rows, 0 and 1 included; N must be at
  * least 2.
@@ -125,6 +125,14 @@
  * libvicreg-mpi once any vicreg_mpi_* function has used the context; do
  * not use it for anything else. One context per process and per thread, as
  * for libvicreg. The layer calls only libvicreg's public functions.
+ *
+ * Threads
+ * -------
+ * The layer makes its MPI calls from the calling thread and starts none:
+ * MPI must be initialised at a thread level that allows calls from that
+ * thread (MPI_THREAD_FUNNELED from the main thread; MPI_THREAD_MULTIPLE for
+ * steps in several threads at once, each with its own context and
+ * communicator).
  */
 #ifndef VICREG_MPI_H
 #define VICREG_MPI_H
