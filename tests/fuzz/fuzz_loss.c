@@ -158,7 +158,7 @@ static int param_key(struct reader *r)
     static const int keys[] = {
         VICREG_PARAM_INVARIANCE_COEFF, VICREG_PARAM_VARIANCE_COEFF,
         VICREG_PARAM_COVARIANCE_COEFF, VICREG_PARAM_STD_TARGET, VICREG_PARAM_EPSILON,
-        VICREG_PARAM_CONVENTION,       VICREG_PARAM_PATH,
+        VICREG_PARAM_CONVENTION,       VICREG_PARAM_PATH,            VICREG_PARAM_GRAD_SCALE,
     };
     uint8_t b = byte(r);
     if (b < 224)
@@ -172,7 +172,7 @@ static int param_key(struct reader *r)
 static const int all_params[] = {
     VICREG_PARAM_INVARIANCE_COEFF, VICREG_PARAM_VARIANCE_COEFF, VICREG_PARAM_COVARIANCE_COEFF,
     VICREG_PARAM_STD_TARGET,       VICREG_PARAM_EPSILON,        VICREG_PARAM_CONVENTION,
-    VICREG_PARAM_PATH,
+    VICREG_PARAM_PATH,             VICREG_PARAM_GRAD_SCALE,
 };
 #define N_PARAMS (sizeof all_params / sizeof all_params[0])
 
