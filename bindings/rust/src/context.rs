@@ -1,0 +1,483 @@
+//! `Context`: a `vicreg_ctx` owned by Rust, freed on drop, with the safe
+//! calls. Every call checks what C cannot (slice lengths, matching shapes)
+//! and returns the C status as an [`Error`]; nothing panics on bad input.
+
+use std::os::raw::c_int;
+use std::ptr::{self, NonNull};
+
+use crate::batch::{Batch, BatchMut};
+use crate::error::{check, Error, Result};
+use crate::real::Real;
+use crate::sys;
+
+/// The parameters of a context (`VICREG_PARAM_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Param {
+    /// lambda, the invariance weight (default 25).
+    InvarianceCoeff,
+    /// mu, the variance weight (default 25).
+    VarianceCoeff,
+    /// nu, the covariance weight (default 1).
+    CovarianceCoeff,
+    /// gamma, the target standard deviation (default 1).
+    StdTarget,
+    /// eps, added to the variance under the square root (default 1e-4).
+    Epsilon,
+    /// A [`Convention`] value (see [`Context::set_convention`]).
+    Convention,
+    /// A [`Path`] value (see [`Context::set_path`]).
+    Path,
+    /// The factor of every gradient (default 1; since libvicreg 1.1).
+    GradScale,
+}
+
+impl Param {
+    /// The C key.
+    pub fn key(self) -> i32 {
+        match self {
+            Param::InvarianceCoeff => sys::VICREG_PARAM_INVARIANCE_COEFF,
+            Param::VarianceCoeff => sys::VICREG_PARAM_VARIANCE_COEFF,
+            Param::CovarianceCoeff => sys::VICREG_PARAM_COVARIANCE_COEFF,
+            Param::StdTarget => sys::VICREG_PARAM_STD_TARGET,
+            Param::Epsilon => sys::VICREG_PARAM_EPSILON,
+            Param::Convention => sys::VICREG_PARAM_CONVENTION,
+            Param::Path => sys::VICREG_PARAM_PATH,
+            Param::GradScale => sys::VICREG_PARAM_GRAD_SCALE,
+        }
+    }
+}
+
+/// How the invariance and variance terms are weighted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Convention {
+    /// The authors' training code: mean squared error, variance weight 1/2.
+    Reference,
+    /// The paper: (1/n) sum of squared row distances, variance weight 1.
+    Paper,
+}
+
+/// How the covariance term is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Path {
+    /// The d x d covariance when n >= d, the n x n Gram matrix otherwise.
+    Auto,
+    Covariance,
+    Gram,
+}
+
+/// The element type of a scratch query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+impl Precision {
+    fn key(self) -> c_int {
+        match self {
+            Precision::F32 => sys::VICREG_PRECISION_F32,
+            Precision::F64 => sys::VICREG_PRECISION_F64,
+        }
+    }
+}
+
+/// The terms and diagnostics of the last successful loss call
+/// (`VICREG_TERM_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Term {
+    Loss,
+    Invariance,
+    VarianceA,
+    VarianceB,
+    CovarianceA,
+    CovarianceB,
+    MeanStdA,
+    MeanStdB,
+    MinStdA,
+    MinStdB,
+    CollapsedFractionA,
+    CollapsedFractionB,
+    EffectiveRankA,
+    EffectiveRankB,
+    /// The `VICREG_PATH_*` value the call took (1 covariance, 2 Gram).
+    PathUsed,
+}
+
+impl Term {
+    /// The C key.
+    pub fn key(self) -> i32 {
+        match self {
+            Term::Loss => sys::VICREG_TERM_LOSS,
+            Term::Invariance => sys::VICREG_TERM_INVARIANCE,
+            Term::VarianceA => sys::VICREG_TERM_VARIANCE_A,
+            Term::VarianceB => sys::VICREG_TERM_VARIANCE_B,
+            Term::CovarianceA => sys::VICREG_TERM_COVARIANCE_A,
+            Term::CovarianceB => sys::VICREG_TERM_COVARIANCE_B,
+            Term::MeanStdA => sys::VICREG_TERM_MEAN_STD_A,
+            Term::MeanStdB => sys::VICREG_TERM_MEAN_STD_B,
+            Term::MinStdA => sys::VICREG_TERM_MIN_STD_A,
+            Term::MinStdB => sys::VICREG_TERM_MIN_STD_B,
+            Term::CollapsedFractionA => sys::VICREG_TERM_COLLAPSED_FRACTION_A,
+            Term::CollapsedFractionB => sys::VICREG_TERM_COLLAPSED_FRACTION_B,
+            Term::EffectiveRankA => sys::VICREG_TERM_EFFECTIVE_RANK_A,
+            Term::EffectiveRankB => sys::VICREG_TERM_EFFECTIVE_RANK_B,
+            Term::PathUsed => sys::VICREG_TERM_PATH_USED,
+        }
+    }
+}
+
+/// The closed range of legal values of a parameter.
+pub fn param_bounds(param: Param) -> Result<(f64, f64)> {
+    param_bounds_key(param.key())
+}
+
+/// [`param_bounds`] by C key: `InvalidArgument` for a key the running
+/// library does not know, so it doubles as a feature query.
+pub fn param_bounds_key(key: i32) -> Result<(f64, f64)> {
+    let (mut lower, mut upper) = (0.0, 0.0);
+    // SAFETY: both pointers are to live locals.
+    check(unsafe { sys::vicreg_param_bounds(key, &mut lower, &mut upper) })?;
+    Ok((lower, upper))
+}
+
+/// The gradient pointer and leading dimension of an optional buffer, after
+/// checking that it has `rows` x `cols` values.
+fn grad_ptr<T: Real>(
+    grad: Option<&mut BatchMut<'_, T>>,
+    rows: usize,
+    cols: usize,
+) -> Result<(*mut T, usize)> {
+    match grad {
+        None => Ok((ptr::null_mut(), 0)),
+        Some(g) if g.rows() == rows && g.cols() == cols => Ok((g.ptr(), g.ld())),
+        Some(_) => Err(Error::BadShape),
+    }
+}
+
+fn same_shape<T: Real>(za: &Batch<'_, T>, zb: &Batch<'_, T>) -> Result<()> {
+    if za.rows() != zb.rows() || za.cols() != zb.cols() {
+        return Err(Error::BadShape);
+    }
+    Ok(())
+}
+
+/// The lengths of the sharded statistics buffers for `d` columns, in
+/// doubles: `(2 + 2 d, d (d + 1))`. `BadShape` for `d == 0`.
+pub fn shard_sizes(d: usize) -> Result<(usize, usize)> {
+    let (mut sums, mut scatter) = (0, 0);
+    // SAFETY: both pointers are to live locals.
+    check(unsafe { sys::vicreg_shard_sizes(d, &mut sums, &mut scatter) })?;
+    Ok((sums, scatter))
+}
+
+/// A libvicreg context: parameters, scratch and the terms of the last call.
+///
+/// It may move to another thread (`Send`) but is used by one thread at a
+/// time (`&mut self` for every call that computes), as the C library asks.
+#[derive(Debug)]
+pub struct Context {
+    ptr: NonNull<sys::vicreg_ctx>,
+}
+
+// SAFETY: the C library has no global mutable state, and a context may be
+// used from any thread as long as one thread at a time does; a Context is
+// not Sync and its computing calls take &mut self.
+unsafe impl Send for Context {}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from vicreg_ctx_create and is freed once.
+        unsafe { sys::vicreg_ctx_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+impl Context {
+    /// A context with the default parameters.
+    pub fn new() -> Result<Context> {
+        let mut raw: *mut sys::vicreg_ctx = ptr::null_mut();
+        // SAFETY: raw is a live local.
+        check(unsafe { sys::vicreg_ctx_create(&mut raw) })?;
+        NonNull::new(raw).map(|ptr| Context { ptr }).ok_or(Error::NoMemory)
+    }
+
+    /// The C context, for the raw API; it stays owned by `self`.
+    pub fn as_ptr(&self) -> *const sys::vicreg_ctx {
+        self.ptr.as_ptr()
+    }
+
+    /// The C context, for the raw API; it stays owned by `self`.
+    pub fn as_mut_ptr(&mut self) -> *mut sys::vicreg_ctx {
+        self.ptr.as_ptr()
+    }
+
+    /// Sets a parameter; `OutOfRange` outside [`param_bounds`] (the value
+    /// is kept).
+    pub fn set_param(&mut self, param: Param, value: f64) -> Result<()> {
+        self.set_param_key(param.key(), value)
+    }
+
+    /// A parameter's value.
+    pub fn param(&self, param: Param) -> Result<f64> {
+        self.param_key(param.key())
+    }
+
+    /// [`Context::set_param`] by C key, for keys newer than this crate;
+    /// `InvalidArgument` for a key the running library does not know.
+    pub fn set_param_key(&mut self, key: i32, value: f64) -> Result<()> {
+        // SAFETY: the context is live.
+        check(unsafe { sys::vicreg_ctx_set_param(self.ptr.as_ptr(), key, value) })
+    }
+
+    /// [`Context::param`] by C key.
+    pub fn param_key(&self, key: i32) -> Result<f64> {
+        let mut value = 0.0;
+        // SAFETY: the context and the local are live.
+        check(unsafe { sys::vicreg_ctx_get_param(self.ptr.as_ptr(), key, &mut value) })?;
+        Ok(value)
+    }
+
+    pub fn set_convention(&mut self, convention: Convention) -> Result<()> {
+        let value = match convention {
+            Convention::Reference => sys::VICREG_CONVENTION_REFERENCE,
+            Convention::Paper => sys::VICREG_CONVENTION_PAPER,
+        };
+        self.set_param(Param::Convention, f64::from(value))
+    }
+
+    pub fn set_path(&mut self, path: Path) -> Result<()> {
+        let value = match path {
+            Path::Auto => sys::VICREG_PATH_AUTO,
+            Path::Covariance => sys::VICREG_PATH_COVARIANCE,
+            Path::Gram => sys::VICREG_PATH_GRAM,
+        };
+        self.set_param(Param::Path, f64::from(value))
+    }
+
+    /// A term of the last successful loss call; `NoResult` before one.
+    pub fn term(&self, term: Term) -> Result<f64> {
+        self.term_key(term.key())
+    }
+
+    /// [`Context::term`] by C key; `InvalidArgument` for an unknown key.
+    pub fn term_key(&self, key: i32) -> Result<f64> {
+        let mut value = 0.0;
+        // SAFETY: the context and the local are live.
+        check(unsafe { sys::vicreg_ctx_get_term(self.ptr.as_ptr(), key, &mut value) })?;
+        Ok(value)
+    }
+
+    /// The scratch bytes a loss call of shape (n, d) needs.
+    pub fn scratch_bytes(&self, n: usize, d: usize, precision: Precision) -> Result<usize> {
+        let mut bytes = 0;
+        // SAFETY: the context and the local are live.
+        check(unsafe {
+            sys::vicreg_ctx_scratch_bytes(self.ptr.as_ptr(), n, d, precision.key(), &mut bytes)
+        })?;
+        Ok(bytes)
+    }
+
+    /// Allocates the scratch for shape (n, d) now.
+    pub fn reserve(&mut self, n: usize, d: usize, precision: Precision) -> Result<()> {
+        // SAFETY: the context is live.
+        check(unsafe { sys::vicreg_ctx_reserve(self.ptr.as_ptr(), n, d, precision.key()) })
+    }
+
+    /// The loss of the batches `za`, `zb` (same shape), no gradient.
+    pub fn loss<T: Real>(&mut self, za: &Batch<'_, T>, zb: &Batch<'_, T>) -> Result<f64> {
+        self.loss_with(za, zb, None, None)
+    }
+
+    /// The loss, with dL/dZa into `grad_a` and dL/dZb into `grad_b` (each
+    /// of the batches' shape, any leading dimension).
+    pub fn loss_grad<T: Real>(
+        &mut self,
+        za: &Batch<'_, T>,
+        zb: &Batch<'_, T>,
+        grad_a: &mut BatchMut<'_, T>,
+        grad_b: &mut BatchMut<'_, T>,
+    ) -> Result<f64> {
+        self.loss_with(za, zb, Some(grad_a), Some(grad_b))
+    }
+
+    /// The loss, with either gradient optional. On error nothing is
+    /// written.
+    pub fn loss_with<T: Real>(
+        &mut self,
+        za: &Batch<'_, T>,
+        zb: &Batch<'_, T>,
+        grad_a: Option<&mut BatchMut<'_, T>>,
+        grad_b: Option<&mut BatchMut<'_, T>>,
+    ) -> Result<f64> {
+        same_shape(za, zb)?;
+        let (n, d) = (za.rows(), za.cols());
+        let (ga, ldga) = grad_ptr(grad_a, n, d)?;
+        let (gb, ldgb) = grad_ptr(grad_b, n, d)?;
+        let mut loss = 0.0;
+        // SAFETY: every array holds its rows (checked by Batch and
+        // grad_ptr), and the gradients are exclusive borrows.
+        check(unsafe {
+            T::raw_loss(
+                self.ptr.as_ptr(),
+                n,
+                d,
+                za.ptr(),
+                za.ld(),
+                zb.ptr(),
+                zb.ld(),
+                &mut loss,
+                ga,
+                ldga,
+                gb,
+                ldgb,
+            )
+        })?;
+        Ok(loss)
+    }
+
+    /// The loss of the whole batch and the gradient rows `row0 .. row0 +
+    /// rows` only (since libvicreg 1.1): each gradient buffer has `rows`
+    /// rows, its row 0 receiving batch row `row0`. `BadShape` when the rows
+    /// pass the end of the batch.
+    pub fn loss_rows<T: Real>(
+        &mut self,
+        za: &Batch<'_, T>,
+        zb: &Batch<'_, T>,
+        row0: usize,
+        rows: usize,
+        grad_a: Option<&mut BatchMut<'_, T>>,
+        grad_b: Option<&mut BatchMut<'_, T>>,
+    ) -> Result<f64> {
+        same_shape(za, zb)?;
+        let (n, d) = (za.rows(), za.cols());
+        let (ga, ldga) = grad_ptr(grad_a, rows, d)?;
+        let (gb, ldgb) = grad_ptr(grad_b, rows, d)?;
+        let mut loss = 0.0;
+        // SAFETY: as in loss_with; the gradients hold `rows` rows, all the
+        // C call writes (it checks row0 + rows <= n itself).
+        check(unsafe {
+            T::raw_loss_rows(
+                self.ptr.as_ptr(),
+                n,
+                d,
+                za.ptr(),
+                za.ld(),
+                zb.ptr(),
+                zb.ld(),
+                row0,
+                rows,
+                &mut loss,
+                ga,
+                ldga,
+                gb,
+                ldgb,
+            )
+        })?;
+        Ok(loss)
+    }
+
+    /// Sharded phase 1 (since libvicreg 1.1): adds this shard's row count,
+    /// invariance sum and column sums into `sums` (at least
+    /// [`shard_sizes`]`(d).0` doubles, zeroed before the first shard). The
+    /// shard may have 0 rows.
+    pub fn shard_sums<T: Real>(
+        &mut self,
+        za: &Batch<'_, T>,
+        zb: &Batch<'_, T>,
+        sums: &mut [f64],
+    ) -> Result<()> {
+        same_shape(za, zb)?;
+        let (sums_len, _) = shard_sizes(za.cols())?;
+        if sums.len() < sums_len {
+            return Err(Error::BadShape);
+        }
+        // SAFETY: the arrays hold their rows; sums holds sums_len doubles.
+        check(unsafe {
+            T::raw_shard_sums(
+                self.ptr.as_ptr(),
+                za.rows(),
+                za.cols(),
+                za.ptr(),
+                za.ld(),
+                zb.ptr(),
+                zb.ld(),
+                sums.as_mut_ptr(),
+            )
+        })
+    }
+
+    /// Sharded phase 2: adds this shard's scatter about the global means
+    /// (from the GLOBAL `sums`) into `scatter` (at least
+    /// [`shard_sizes`]`(d).1` doubles, zeroed before the first shard).
+    pub fn shard_scatter<T: Real>(
+        &mut self,
+        za: &Batch<'_, T>,
+        zb: &Batch<'_, T>,
+        sums: &[f64],
+        scatter: &mut [f64],
+    ) -> Result<()> {
+        same_shape(za, zb)?;
+        let (sums_len, scatter_len) = shard_sizes(za.cols())?;
+        if sums.len() < sums_len || scatter.len() < scatter_len {
+            return Err(Error::BadShape);
+        }
+        // SAFETY: as in shard_sums; scatter is an exclusive borrow, so it
+        // cannot overlap sums.
+        check(unsafe {
+            T::raw_shard_scatter(
+                self.ptr.as_ptr(),
+                za.rows(),
+                za.cols(),
+                za.ptr(),
+                za.ld(),
+                zb.ptr(),
+                zb.ld(),
+                sums.as_ptr(),
+                scatter.as_mut_ptr(),
+            )
+        })
+    }
+
+    /// Sharded phase 3: from the GLOBAL `sums` and `scatter`, the loss of
+    /// the global batch (every term kept, as for [`Context::loss`]) and the
+    /// gradient rows of this shard's rows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shard_finish<T: Real>(
+        &mut self,
+        za: &Batch<'_, T>,
+        zb: &Batch<'_, T>,
+        sums: &[f64],
+        scatter: &[f64],
+        grad_a: Option<&mut BatchMut<'_, T>>,
+        grad_b: Option<&mut BatchMut<'_, T>>,
+    ) -> Result<f64> {
+        same_shape(za, zb)?;
+        let (n, d) = (za.rows(), za.cols());
+        let (sums_len, scatter_len) = shard_sizes(d)?;
+        if sums.len() < sums_len || scatter.len() < scatter_len {
+            return Err(Error::BadShape);
+        }
+        let (ga, ldga) = grad_ptr(grad_a, n, d)?;
+        let (gb, ldgb) = grad_ptr(grad_b, n, d)?;
+        let mut loss = 0.0;
+        // SAFETY: every array holds what the call reads or writes.
+        check(unsafe {
+            T::raw_shard_finish(
+                self.ptr.as_ptr(),
+                n,
+                d,
+                za.ptr(),
+                za.ld(),
+                zb.ptr(),
+                zb.ld(),
+                sums.as_ptr(),
+                scatter.as_ptr(),
+                &mut loss,
+                ga,
+                ldga,
+                gb,
+                ldgb,
+            )
+        })?;
+        Ok(loss)
+    }
+}
