@@ -97,18 +97,27 @@ CC=clang CXX=clang++ targets="tests/test-threads-stress tests/test-vicreg" \
 count_tests build-ci-tsan --no-rebuild --setup tsan unit threads-stress
 step_time "ThreadSanitizer"
 
-# 6. libFuzzer: replay the committed seed corpus (a meson test), then fuzz
-# for a bounded time from it into a scratch corpus. A crash or an
-# invariant failure stops CI and leaves the input in build-ci-fuzz/.
-CC=clang CXX=clang++ targets=tests/fuzz-loss \
+# 6. libFuzzer: replay the committed seed corpora (meson tests), then fuzz
+# each harness for a bounded time from its corpus into a scratch corpus:
+# fuzz-loss drives vicreg_loss and the parameters, fuzz-shard the sharded
+# calls of 1.1. A crash or an invariant failure stops CI and leaves the
+# input in build-ci-fuzz/.
+CC=clang CXX=clang++ targets="tests/fuzz-loss tests/fuzz-shard" \
     setup_build build-ci-fuzz -Dwerror=true -Dbuildtype=debugoptimized -Dfuzz=true
 count_tests build-ci-fuzz --no-rebuild --suite fuzz
 fuzz_corpus=$(mktemp -d)
 trap 'rm -f "$results"; rm -rf "$fuzz_corpus"' EXIT
-OPENBLAS_NUM_THREADS=1 build-ci-fuzz/tests/fuzz-loss -max_total_time="${VICREG_FUZZ_SECONDS:-120}" \
-    -print_final_stats=1 -artifact_prefix=build-ci-fuzz/ "$fuzz_corpus" tests/fuzz/corpus \
-    2>build-ci-fuzz/fuzz.log || { tail -50 build-ci-fuzz/fuzz.log; exit 1; }
-grep -E '^(#[0-9]+ +DONE|stat::)' build-ci-fuzz/fuzz.log
+fuzz_for() {
+    local harness=$1 seeds=$2 seconds=$3
+    mkdir -p "$fuzz_corpus/$harness"
+    OPENBLAS_NUM_THREADS=1 "build-ci-fuzz/tests/$harness" -max_total_time="$seconds" \
+        -print_final_stats=1 -artifact_prefix=build-ci-fuzz/ "$fuzz_corpus/$harness" "$seeds" \
+        2>"build-ci-fuzz/$harness.log" || { tail -50 "build-ci-fuzz/$harness.log"; exit 1; }
+    echo "$harness:"
+    grep -E '^(#[0-9]+ +DONE|stat::)' "build-ci-fuzz/$harness.log"
+}
+fuzz_for fuzz-loss tests/fuzz/corpus "${VICREG_FUZZ_SECONDS:-120}"
+fuzz_for fuzz-shard tests/fuzz/corpus-shard "${VICREG_FUZZ_SECONDS:-90}"
 step_time "fuzzing"
 
 # 7. The ABI gate: abidiff against abi/libvicreg.so.1.abi, every symbol in
