@@ -316,7 +316,7 @@ impl Context {
         // SAFETY: every array holds its rows (checked by Batch and
         // grad_ptr), and the gradients are exclusive borrows.
         check(unsafe {
-            T::raw_loss(
+            (T::LOSS)(
                 self.ptr.as_ptr(),
                 n,
                 d,
@@ -355,7 +355,7 @@ impl Context {
         // SAFETY: as in loss_with; the gradients hold `rows` rows, all the
         // C call writes (it checks row0 + rows <= n itself).
         check(unsafe {
-            T::raw_loss_rows(
+            (T::LOSS_ROWS)(
                 self.ptr.as_ptr(),
                 n,
                 d,
@@ -392,7 +392,7 @@ impl Context {
         }
         // SAFETY: the arrays hold their rows; sums holds sums_len doubles.
         check(unsafe {
-            T::raw_shard_sums(
+            (T::SHARD_SUMS)(
                 self.ptr.as_ptr(),
                 za.rows(),
                 za.cols(),
@@ -423,7 +423,7 @@ impl Context {
         // SAFETY: as in shard_sums; scatter is an exclusive borrow, so it
         // cannot overlap sums.
         check(unsafe {
-            T::raw_shard_scatter(
+            (T::SHARD_SCATTER)(
                 self.ptr.as_ptr(),
                 za.rows(),
                 za.cols(),
@@ -461,7 +461,7 @@ impl Context {
         let mut loss = 0.0;
         // SAFETY: every array holds what the call reads or writes.
         check(unsafe {
-            T::raw_shard_finish(
+            (T::SHARD_FINISH)(
                 self.ptr.as_ptr(),
                 n,
                 d,
