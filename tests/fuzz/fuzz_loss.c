@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "vicreg.h"
 
 /* Small buffers keep each input fast; the shapes that matter for bugs are
@@ -54,57 +55,9 @@
 #define MAX_CALLS 4
 #define MAX_PARAMS 4
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz_loss: invariant failed at line %d: %s\n  ", __LINE__,    \
-                    #cond);                                                                \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-
 /* ---------------------------------------------------------------------
  * Reading the input
  * --------------------------------------------------------------------- */
-struct reader {
-    const uint8_t *p;
-    size_t left;
-    uint64_t rng; /* fills data once the bytes run out */
-};
-
-static uint8_t byte(struct reader *r)
-{
-    if (r->left == 0) {
-        r->rng = r->rng * 6364136223846793005ull + 1442695040888963407ull;
-        return (uint8_t)(r->rng >> 56);
-    }
-    r->left--;
-    return *r->p++;
-}
-
-static uint64_t bits64(struct reader *r)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v = v << 8 | byte(r);
-    return v;
-}
-
-static uint32_t bits32(struct reader *r)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++)
-        v = v << 8 | byte(r);
-    return v;
-}
-
-static int known_status(int s)
-{
-    return s == VICREG_OK || (s <= VICREG_ERR_INVALID_ARGUMENT && s >= VICREG_ERR_NO_RESULT);
-}
-
 /* A dimension: mostly small, sometimes an edge or a value that overflows. */
 static size_t dimension(struct reader *r, size_t small_max)
 {

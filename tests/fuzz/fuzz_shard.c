@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "vicreg.h"
 
 #define MAX_D 12
@@ -41,45 +42,11 @@
 #define PAD 2
 #define GUARD 32
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz_shard: invariant failed at line %d: %s\n  ", __LINE__,   \
-                    #cond);                                                                \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-
-struct reader {
-    const uint8_t *p;
-    size_t left;
-    uint64_t rng; /* once the bytes run out */
-};
-
-static uint8_t byte(struct reader *r)
-{
-    if (r->left == 0) {
-        r->rng = r->rng * 6364136223846793005ull + 1442695040888963407ull;
-        return (uint8_t)(r->rng >> 56);
-    }
-    r->left--;
-    return *r->p++;
-}
-
-static int known(int s)
-{
-    return s == VICREG_OK || (s <= VICREG_ERR_INVALID_ARGUMENT && s >= VICREG_ERR_NO_RESULT);
-}
-
 /* One entry of the data, by mode. */
 static double value(struct reader *r, int mode, int f64)
 {
     if (mode == 2) { /* raw bits */
-        uint64_t u = 0;
-        for (int k = 0; k < 8; k++)
-            u = u << 8 | byte(r);
+        uint64_t u = bits64(r);
         if (f64) {
             double v;
             memcpy(&v, &u, sizeof v);
@@ -182,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const void *a = za + row0[k] * ld * elem, *b = zb + row0[k] * ld * elem;
         int st = f64 ? vicreg_shard_sums_f64(ctx[k], nk, d, a, ld, b, ld, local)
                      : vicreg_shard_sums_f32(ctx[k], nk, d, a, ld, b, ld, local);
-        CHECK(known(st), "status %d", st);
+        CHECK(known_status(st), "status %d", st);
         if (bad[k])
             CHECK(st == VICREG_ERR_NON_FINITE, "shard %zu holds NaN/Inf: %s", k,
                   vicreg_status_name(st));
@@ -205,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const void *a = za + row0[k] * ld * elem, *b = zb + row0[k] * ld * elem;
         int st = f64 ? vicreg_shard_scatter_f64(ctx[k], nk, d, a, ld, b, ld, sums, local)
                      : vicreg_shard_scatter_f32(ctx[k], nk, d, a, ld, b, ld, sums, local);
-        CHECK(known(st), "status %d", st);
+        CHECK(known_status(st), "status %d", st);
         if (n < 2)
             CHECK(st == VICREG_ERR_BAD_SHAPE, "N = %zu, phase 2: %s", n, vicreg_status_name(st));
         else if (small)
@@ -232,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         void *gbk = gb + GUARD + row0[k] * ld * elem;
         double loss = -7.0;
         int st = calls_finish(f64, ctx[k], nk, d, a, b, ld, sums, scatter, &loss, gak, gbk, ld);
-        CHECK(known(st), "status %d", st);
+        CHECK(known_status(st), "status %d", st);
         if (small)
             CHECK(st == VICREG_OK, "small data, phase 3: %s", vicreg_status_name(st));
         if (st != VICREG_OK) {
