@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
+#include "alloc_hooks.h"
 #include "testutil.h"
 
 enum { F32 = 0, F64 = 1 };
@@ -41,26 +41,6 @@ static int call(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, siz
     if (prec == F64)
         return vicreg_loss_f64(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
     return vicreg_loss_f32(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
-}
-
-static long allocs(void)
-{
-    return vicreg_test_alloc_count;
-}
-
-static void fail_after(long k)
-{
-    vicreg_test_fail_alloc_after = k;
-}
-
-static void setup(void)
-{
-    fail_after(-1);
-}
-
-static void teardown(void)
-{
-    fail_after(-1);
 }
 
 /* A correlated pair of n x d batches (ld = d) in the given precision; any
@@ -589,7 +569,7 @@ static Suite *memory_suite(void)
     TCase *tc;
 
     tc = tcase_create("reuse");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
     tcase_add_loop_test(tc, no_alloc_after_first_call, 0, 4);
     tcase_add_loop_test(tc, no_alloc_f32_after_f64, 0, 2);
     tcase_add_loop_test(tc, no_alloc_after_reserve, 0, 4);
@@ -598,7 +578,7 @@ static Suite *memory_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failure");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
     tcase_add_test(tc, create_fails);
     tcase_add_loop_test(tc, first_scratch_fails, 0, 4);
     tcase_add_loop_test(tc, growth_fails, 0, 2);

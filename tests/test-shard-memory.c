@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
+#include "alloc_hooks.h"
 #include "testutil.h"
 
 enum { F32 = 0, F64 = 1 };
@@ -24,26 +24,6 @@ enum { F32 = 0, F64 = 1 };
 static size_t elem_of(int prec)
 {
     return prec == F64 ? sizeof(double) : sizeof(float);
-}
-
-static long allocs(void)
-{
-    return vicreg_test_alloc_count;
-}
-
-static void fail_after(long k)
-{
-    vicreg_test_fail_alloc_after = k;
-}
-
-static void setup(void)
-{
-    fail_after(-1);
-}
-
-static void teardown(void)
-{
-    fail_after(-1);
 }
 
 /* The data of n x d (ld = d) in the precision, and room for gradients. */
@@ -422,14 +402,14 @@ static Suite *shard_memory_suite(void)
 {
     Suite *s = suite_create("shard-memory");
     TCase *tc = tcase_create("reuse");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
     tcase_add_loop_test(tc, no_alloc_after_first_pipeline, 0, 4);
     tcase_add_loop_test(tc, empty_shard_no_alloc, 0, 2);
     tcase_add_test(tc, ctx_buffer_allocates_to_grow_only);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failure");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
     tcase_add_loop_test(tc, phase_allocation_fails, 0, 4);
     tcase_add_loop_test(tc, rows_allocation_fails, 0, 2);
     tcase_add_test(tc, ctx_buffer_allocation_fails);
