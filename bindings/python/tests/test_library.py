@@ -127,3 +127,9 @@ def test_a_library_that_is_not_libvicreg_is_refused():
     assert done.returncode != 0
     assert "LibraryNotFoundError" in done.stderr
     assert "vicreg_ctx_create" in done.stderr
+
+
+def test_package_version_is_the_pyproject_version():
+    import tomllib
+    with open(PACKAGE_ROOT / "pyproject.toml", "rb") as f:
+        assert vicreg.__version__ == tomllib.load(f)["project"]["version"]

@@ -30,7 +30,7 @@ lib, _lib_path = _lib.load()
 from ._context import (Context, LossResult, loss, PARAMS, TERMS,  # noqa: E402
                        CONVENTIONS, PATHS)
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 __all__ = [
     "Context", "LossResult", "loss", "VicregError", "LibraryNotFoundError",
@@ -48,7 +48,7 @@ def library_path():
 
 
 def library_version():
-    """The running library's version string, such as "1.0.0"."""
+    """The running library's version string, such as "1.1.0"."""
     return lib.vicreg_version_string().decode()
 
 
