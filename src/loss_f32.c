@@ -13,6 +13,7 @@
 
 #define REAL float
 #define REAL_MAX FLT_MAX
+#define REAL_MIN FLT_MIN
 #define FN(name) name##_f32
 
 #include "colstats.inc"

@@ -13,6 +13,7 @@
 
 #define REAL double
 #define REAL_MAX DBL_MAX
+#define REAL_MIN DBL_MIN
 #define FN(name) name##_f64
 
 #include "colstats.inc"

@@ -105,21 +105,29 @@ void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
 int vicreg_gradient_coefs(size_t n, size_t d, const struct vicreg_params *p,
                           const struct vicreg_factors *f, int path, double *const var[2],
                           struct vicreg_branch_stats st[2], double *const coef[2],
-                          double real_max)
+                          double real_min, double real_max)
 {
     const double n1 = (double)(n - 1);
-    double coef_max = 0.0;
+    /* The largest |coef_j| max(1, |Zc_ij|): a column's sum of squares
+     * (n - 1) Var_j bounds each of its |Zc_ij|^2. */
+    double coef_zc_max = 0.0;
     for (int b = 0; b < 2; b++) {
         vicreg_branch_stats(n, d, var[b], p, f->w, &st[b], coef[b]);
         for (size_t j = 0; j < d; j++) {
             coef[b][j] *= p->grad_scale;
             if (path == VICREG_PATH_GRAM)
                 coef[b][j] -= f->cov_grad * n1 * var[b][j];
-            coef_max = fmax(coef_max, fabs(coef[b][j]));
+            coef_zc_max = fmax(coef_zc_max,
+                               fabs(coef[b][j]) * fmax(1.0, sqrt(n1 * var[b][j])));
         }
     }
-    const int fold = path == VICREG_PATH_COVARIANCE && f->cov_grad > 0.0 &&
-                     coef_max / f->cov_grad <= real_max / 8.0;
+    /* Folded, the product forms Zc_ij coef_j / cov_grad in the input
+     * precision before it applies alpha = cov_grad: that term must stay in
+     * range beside the product's own partial sums (which the magnitude
+     * bound keeps below real_max / 8), and alpha must be a normal number
+     * of that precision, or its rounding would lose the hinge term. */
+    const int fold = path == VICREG_PATH_COVARIANCE && f->cov_grad >= real_min &&
+                     coef_zc_max / f->cov_grad <= real_max / 8.0;
     if (fold)
         for (int b = 0; b < 2; b++)
             for (size_t j = 0; j < d; j++)

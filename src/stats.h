@@ -46,12 +46,14 @@ void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
  * -cov_grad (n - 1) Var_j. On the covariance path the factors are folded
  * (divided by cov_grad) into the diagonal of the scatter, which the
  * product would otherwise multiply by zero, unless nu is so small against
- * mu that a folded factor could overflow real_max. Returns 1 when folded
- * (the product applies coef), 0 when the gradient pass must. */
+ * mu that a folded factor times Zc could overflow real_max, or cov_grad
+ * is below real_min (the smallest normal number of the input precision).
+ * Returns 1 when folded (the product applies coef), 0 when the gradient
+ * pass must. */
 int vicreg_gradient_coefs(size_t n, size_t d, const struct vicreg_params *p,
                           const struct vicreg_factors *f, int path, double *const var[2],
                           struct vicreg_branch_stats st[2], double *const coef[2],
-                          double real_max);
+                          double real_min, double real_max);
 
 /* The terms of a call from the invariance sum, each branch's statistics
  * and each branch's sum_{j != k} C_jk^2. */

@@ -137,12 +137,13 @@ static void compare(const struct ref_result *ref, const double *rga, const doubl
     ck_assert_msg(ea <= tol && eb <= tol, "%s: gradient errors %.3g %.3g", what, ea, eb);
 }
 
-static void check_case(size_t n, size_t d, uint64_t seed, const struct ref_params *p)
+/* The library against the reference on za, zb (n x d, packed), on every
+ * path, in both precisions, packed and with padded rows. */
+static void check_data(size_t n, size_t d, const double *za, const double *zb,
+                       const struct ref_params *p)
 {
-    double *za = malloc(n * d * sizeof(double)), *zb = malloc(n * d * sizeof(double));
     double *rga = malloc(n * d * sizeof(double)), *rgb = malloc(n * d * sizeof(double));
     struct ref_result ref;
-    tu_make_batches(seed, n, d, d, za, zb);
     ref_vicreg(p, n, d, za, zb, &ref, rga, rgb);
     for (int path = VICREG_PATH_AUTO; path <= VICREG_PATH_GRAM; path++)
         for (int f32 = 0; f32 <= 1; f32++)
@@ -160,7 +161,24 @@ static void check_case(size_t n, size_t d, uint64_t seed, const struct ref_param
                 lib_result_free(&lib);
                 vicreg_ctx_destroy(ctx);
             }
-    free(za), free(zb), free(rga), free(rgb);
+    free(rga), free(rgb);
+}
+
+/* check_data() on a correlated pair from tu_make_batches(), times scale. */
+static void check_case_scaled(size_t n, size_t d, uint64_t seed, double scale,
+                              const struct ref_params *p)
+{
+    double *za = malloc(n * d * sizeof(double)), *zb = malloc(n * d * sizeof(double));
+    tu_make_batches(seed, n, d, d, za, zb);
+    for (size_t k = 0; k < n * d; k++)
+        za[k] *= scale, zb[k] *= scale;
+    check_data(n, d, za, zb, p);
+    free(za), free(zb);
+}
+
+static void check_case(size_t n, size_t d, uint64_t seed, const struct ref_params *p)
+{
+    check_case_scaled(n, d, seed, 1.0, p);
 }
 
 START_TEST(test_sweep_default)
@@ -177,6 +195,36 @@ START_TEST(test_sweep_coefficients)
     struct ref_params p = { 10.0, 5.0, 3.0, 0.8, 1e-3, _i };
     for (size_t s = 0; s < N_SHAPES; s++)
         check_case(shapes[s].n, shapes[s].d, 200 + s, &p);
+}
+END_TEST
+
+/* Legal but extreme coefficients: nu swept over 46 decades down to 1e-45
+ * against a variance coefficient of 1e9 (gamma 1e9, far above every
+ * column's std, and columns spread to about 100) or of 1e-9 (no invariance
+ * term, so that the small hinge term is the whole gradient apart from the
+ * covariance). Once a case returned VICREG_OK with -Inf gradients in float
+ * (the hinge factor folded into the covariance product as coef / alpha
+ * overflowed when multiplied by Zc), another lost the hinge term (alpha
+ * rounded to zero in float). Each must match the reference. */
+START_TEST(test_extreme_coefficients)
+{
+    static const struct shape extreme_shapes[] = { { 64, 6 }, { 5, 12 } };
+    for (int k = 0; k <= 45; k++)
+        for (int big = 0; big <= 1; big++)
+            for (size_t s = 0; s < 2; s++) {
+                struct ref_params p = ref_default_params();
+                p.nu = pow(10.0, -k);
+                p.paper = k % 2;
+                if (big) {
+                    p.mu = 1e9;
+                    p.gamma = 1e9;
+                } else {
+                    p.lambda = 0.0;
+                    p.mu = 1e-9;
+                }
+                check_case_scaled(extreme_shapes[s].n, extreme_shapes[s].d, 300 + (uint64_t)k,
+                                  big ? 100.0 : 1.0, &p);
+            }
 }
 END_TEST
 
@@ -367,6 +415,7 @@ Suite *values_suite(void)
     tcase_add_test(tc, test_identical_branches);
     tcase_add_test(tc, test_repeatable_and_partial);
     tcase_add_test(tc, test_auto_path);
+    tcase_add_test(tc, test_extreme_coefficients);
     suite_add_tcase(s, tc);
     return s;
 }
