@@ -4,6 +4,9 @@
  */
 #include <float.h>
 #include <math.h>
+#ifdef VICREG_TEST_HOOKS
+#include <stdatomic.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +15,9 @@
 #include "layout.h"
 
 /* Allocation goes through these two so that a build for the tests
- * (VICREG_TEST_HOOKS, see tests/test-memory.c) can count allocations and
- * make any of them fail. The installed library has no such switch. */
+ * (VICREG_TEST_HOOKS: tests/test-memory.c and tests/test-shard-memory.c,
+ * through tests/alloc_hooks.h) can count allocations and make any of them
+ * fail. The installed library has no such switch. */
 #ifdef VICREG_TEST_HOOKS
 _Atomic long vicreg_test_alloc_count = 0;
 _Atomic long vicreg_test_fail_alloc_after = -1; /* -1: never fail */
@@ -23,10 +27,14 @@ void *vicreg_alloc_aligned(size_t bytes)
 {
 #ifdef VICREG_TEST_HOOKS
     vicreg_test_alloc_count++;
-    if (vicreg_test_fail_alloc_after == 0)
+    /* One atomic step from "k allowed" to "k - 1 allowed": a separate test
+     * and decrement would let two threads both take the last one. */
+    long left = atomic_load(&vicreg_test_fail_alloc_after);
+    while (left > 0 &&
+           !atomic_compare_exchange_weak(&vicreg_test_fail_alloc_after, &left, left - 1))
+        ;
+    if (left == 0)
         return NULL;
-    if (vicreg_test_fail_alloc_after > 0)
-        vicreg_test_fail_alloc_after--;
 #endif
     /* aligned_alloc wants a multiple of the alignment. */
     size_t rounded = (bytes + VICREG_ALIGN - 1) / VICREG_ALIGN * VICREG_ALIGN;

@@ -52,9 +52,11 @@ int vicreg_path_for(int path_param, size_t n, size_t d);
 int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes);
 
 #ifdef VICREG_TEST_HOOKS
-/* Only in the build for tests/test-memory.c: every call of
- * vicreg_alloc_aligned() is counted, and when fail_alloc_after reaches 0
- * it returns NULL (it counts down on each call; -1 never fails). */
+/* Only in the hooked build of the memory tests (tests/test-memory.c and
+ * tests/test-shard-memory.c): every call of vicreg_alloc_aligned() is
+ * counted, and when fail_alloc_after reaches 0 it returns NULL (each
+ * allocation that succeeds counts it down by one, atomically; -1 never
+ * fails). */
 extern _Atomic long vicreg_test_alloc_count;
 extern _Atomic long vicreg_test_fail_alloc_after;
 #endif

@@ -1,6 +1,6 @@
 /*
- * test-main.c - one runner over every suite; the exit status is the number
- * of failed tests.
+ * test-main.c - one runner over every suite; the exit status is
+ * EXIT_SUCCESS when every test passed, EXIT_FAILURE otherwise.
  */
 #include <stdlib.h>
 

@@ -13,8 +13,11 @@
  *
  * Run under valgrind with CK_FORK=no to check for leaks.
  */
+#define _POSIX_C_SOURCE 200809L /* pthread_barrier_t */
+
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,6 +566,52 @@ START_TEST(every_failure_point)
 }
 END_TEST
 
+/* The failure switch counts down atomically: two threads allocating at
+ * once never both take the last allowed allocation, so exactly k succeed
+ * before the failures start. (Checked and decremented in two steps, both
+ * threads could see 1 and leave -1, "never fail", behind.) */
+struct hammer {
+    long tries, succeeded;
+    pthread_barrier_t *start;
+};
+
+static void *hammer_allocs(void *arg)
+{
+    struct hammer *h = arg;
+    pthread_barrier_wait(h->start); /* all threads at the counter at once */
+    for (long t = 0; t < h->tries; t++) {
+        void *p = vicreg_alloc_aligned(64);
+        h->succeeded += p != NULL;
+        vicreg_free(p);
+    }
+    return NULL;
+}
+
+START_TEST(countdown_is_atomic)
+{
+    enum { THREADS = 4, TRIALS = 400, ALLOWED = 3000 };
+    pthread_barrier_t start;
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, THREADS), 0);
+    for (int trial = 0; trial < TRIALS; trial++) {
+        pthread_t th[THREADS];
+        struct hammer h[THREADS];
+        fail_after(ALLOWED);
+        for (int t = 0; t < THREADS; t++) {
+            h[t] = (struct hammer){ .tries = ALLOWED, .start = &start };
+            ck_assert_int_eq(pthread_create(&th[t], NULL, hammer_allocs, &h[t]), 0);
+        }
+        long succeeded = 0;
+        for (int t = 0; t < THREADS; t++) {
+            ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+            succeeded += h[t].succeeded;
+        }
+        ck_assert_msg(succeeded == ALLOWED, "trial %d: %ld allocations succeeded, %d allowed",
+                      trial, succeeded, (int)ALLOWED);
+    }
+    pthread_barrier_destroy(&start);
+}
+END_TEST
+
 static Suite *memory_suite(void)
 {
     Suite *s = suite_create("memory");
@@ -584,6 +633,7 @@ static Suite *memory_suite(void)
     tcase_add_loop_test(tc, growth_fails, 0, 2);
     tcase_add_loop_test(tc, reserve_fails, 0, 2);
     tcase_add_test(tc, every_failure_point);
+    tcase_add_test(tc, countdown_is_atomic);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
 
