@@ -26,17 +26,20 @@ struct status_text {
 static const struct status_text status_texts[] = {
     { VICREG_OK, "VICREG_OK", "success" },
     { VICREG_ERR_INVALID_ARGUMENT, "VICREG_ERR_INVALID_ARGUMENT",
-      "invalid argument: a required pointer is NULL or a key is unknown" },
+      "invalid argument: a required pointer is NULL, a key is unknown, or sharded "
+      "statistics no batch can produce" },
     { VICREG_ERR_OUT_OF_RANGE, "VICREG_ERR_OUT_OF_RANGE",
       "parameter value outside its bounds" },
     { VICREG_ERR_NON_FINITE, "VICREG_ERR_NON_FINITE", "NaN or Inf in an input batch" },
     { VICREG_ERR_NO_MEMORY, "VICREG_ERR_NO_MEMORY", "out of memory" },
     { VICREG_ERR_BAD_SHAPE, "VICREG_ERR_BAD_SHAPE",
-      "bad shape: n < 2, d == 0 or a leading dimension smaller than d" },
+      "bad shape: n < 2, d == 0, a leading dimension smaller than d, a row range "
+      "outside the batch, or a bad row count in sharded statistics" },
     { VICREG_ERR_SIZE_OVERFLOW, "VICREG_ERR_SIZE_OVERFLOW",
       "sizes overflow the integer types (size_t or the BLAS index)" },
     { VICREG_ERR_OVERLAP, "VICREG_ERR_OVERLAP",
-      "a gradient buffer overlaps an input or the other gradient" },
+      "a gradient or statistics buffer overlaps an input or another buffer the call "
+      "writes" },
     { VICREG_ERR_OVERFLOW, "VICREG_ERR_OVERFLOW",
       "inputs so large that the result could overflow the floating-point type" },
     { VICREG_ERR_NO_RESULT, "VICREG_ERR_NO_RESULT", "no successful loss call on this context yet" },

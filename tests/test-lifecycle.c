@@ -393,6 +393,31 @@ START_TEST(status_known_names)
 }
 END_TEST
 
+/* Each message names every case the header documents for its status,
+ * the 1.1 ones included (a sharded call's statistics and row ranges). */
+START_TEST(status_messages_cover_header)
+{
+    static const struct {
+        int status;
+        const char *words[4];
+    } cases[] = {
+        { VICREG_ERR_INVALID_ARGUMENT, { "NULL", "unknown", "statistics" } },
+        { VICREG_ERR_OUT_OF_RANGE, { "parameter", "bounds" } },
+        { VICREG_ERR_NON_FINITE, { "NaN", "Inf" } },
+        { VICREG_ERR_BAD_SHAPE, { "n < 2", "d == 0", "row range", "row count" } },
+        { VICREG_ERR_SIZE_OVERFLOW, { "overflow" } },
+        { VICREG_ERR_OVERLAP, { "gradient", "statistics", "overlaps" } },
+        { VICREG_ERR_OVERFLOW, { "overflow" } },
+        { VICREG_ERR_NO_RESULT, { "no successful" } },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (size_t w = 0; w < 4 && cases[k].words[w]; w++)
+            ck_assert_msg(strstr(vicreg_strerror(cases[k].status), cases[k].words[w]),
+                          "%s: \"%s\" does not say \"%s\"", vicreg_status_name(cases[k].status),
+                          vicreg_strerror(cases[k].status), cases[k].words[w]);
+}
+END_TEST
+
 static void check_any_status(int status)
 {
     const char *name = vicreg_status_name(status);
@@ -597,6 +622,7 @@ Suite *lifecycle_suite(void)
     tc = tcase_create("status");
     tcase_add_test(tc, status_pinned_values);
     tcase_add_test(tc, status_known_names);
+    tcase_add_test(tc, status_messages_cover_header);
     tcase_add_test(tc, status_every_int);
     suite_add_tcase(s, tc);
 
