@@ -492,9 +492,11 @@ VICREG_API int vicreg_loss_rows_f64(vicreg_ctx *ctx, size_t n, size_t d,
 /* A buffer owned by the context, for a layer built on the library (a
  * binding, or libvicreg-mpi, which keeps its gathered shards and its own
  * small state there). Stores in *out a pointer to at least `bytes` bytes,
- * aligned to 64 bytes. It allocates only when `bytes` exceeds what the
- * context already holds for this purpose, and then keeps the old contents
- * (as realloc does; the pointer changes). bytes == 0 gives the current
+ * aligned to 64 bytes. It allocates only when `bytes` exceeds what was
+ * last allocated for this purpose, and then keeps the old contents (as
+ * realloc does; the pointer changes); every byte after them, up to `bytes`
+ * rounded up to a multiple of 64 (all of which may be read), is zero
+ * (libvicreg 1.1.0 left new bytes indeterminate). bytes == 0 gives the current
  * buffer, NULL if there is none yet. The pointer stays valid until a
  * larger request or vicreg_ctx_destroy(), which frees it. No loss
  * function touches it. Returns VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (ctx

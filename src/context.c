@@ -236,17 +236,25 @@ int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes)
 
 /* The layer buffer grows like realloc (old contents kept) but through
  * vicreg_alloc_aligned(), so that it is 64-byte aligned and the test hooks
- * see the allocation. */
+ * see the allocation. Its allocation is a whole multiple of 64 bytes, and
+ * every byte of it past the old contents is zero, so that a layer may read
+ * a mark of up to 64 bytes from a buffer that another user of the context
+ * filled with fewer (libvicreg-mpi reads its 8-byte mark): no byte it
+ * reads is indeterminate. */
 VICREG_API int vicreg_ctx_buffer(vicreg_ctx *ctx, size_t bytes, void **out)
 {
     if (!ctx || !out)
         return VICREG_ERR_INVALID_ARGUMENT;
     if (bytes > ctx->layer_bytes) {
-        void *fresh = vicreg_alloc_aligned(bytes);
+        size_t whole = (bytes + VICREG_ALIGN - 1) / VICREG_ALIGN * VICREG_ALIGN;
+        if (whole < bytes)
+            return VICREG_ERR_NO_MEMORY;
+        unsigned char *fresh = vicreg_alloc_aligned(whole);
         if (!fresh)
             return VICREG_ERR_NO_MEMORY;
         if (ctx->layer_bytes)
             memcpy(fresh, ctx->layer, ctx->layer_bytes);
+        memset(fresh + ctx->layer_bytes, 0, whole - ctx->layer_bytes);
         vicreg_free(ctx->layer);
         ctx->layer = fresh;
         ctx->layer_bytes = bytes;

@@ -183,6 +183,26 @@ START_TEST(empty_shard_no_alloc)
 }
 END_TEST
 
+/* Growth keeps the old bytes and zeroes the rest, whole multiples of 64:
+ * a layer that reads its 8-byte mark from a buffer another user filled
+ * with 4 bytes reads determinate memory. (The test runs with
+ * MALLOC_PERTURB_ set, so indeterminate bytes would not be zero.) */
+START_TEST(ctx_buffer_new_bytes_are_zero)
+{
+    vicreg_ctx *c = NULL;
+    unsigned char *p = NULL;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 4, (void **)&p), VICREG_OK);
+    for (size_t k = 0; k < 64; k++)
+        ck_assert_msg(p[k] == 0, "byte %zu of a fresh 4-byte buffer is %d", k, p[k]);
+    memset(p, 0x5a, 4);
+    ck_assert_int_eq(vicreg_ctx_buffer(c, 5000, (void **)&p), VICREG_OK);
+    for (size_t k = 0; k < 5000 + 56; k++)
+        ck_assert_msg(p[k] == (k < 4 ? 0x5a : 0), "byte %zu after growth is %d", k, p[k]);
+    vicreg_ctx_destroy(c);
+}
+END_TEST
+
 START_TEST(ctx_buffer_allocates_to_grow_only)
 {
     vicreg_ctx *c = NULL;
@@ -405,6 +425,7 @@ static Suite *shard_memory_suite(void)
     tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
     tcase_add_loop_test(tc, no_alloc_after_first_pipeline, 0, 4);
     tcase_add_loop_test(tc, empty_shard_no_alloc, 0, 2);
+    tcase_add_test(tc, ctx_buffer_new_bytes_are_zero);
     tcase_add_test(tc, ctx_buffer_allocates_to_grow_only);
     suite_add_tcase(s, tc);
 

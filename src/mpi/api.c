@@ -29,6 +29,10 @@ int vmpi_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out)
     if (status != VICREG_OK)
         return status;
     int fresh = p == NULL;
+    /* The mark is read whatever another user wrote: vicreg_ctx_buffer()
+     * allocates whole multiples of 64 bytes and zeroes what it did not
+     * copy, so all 8 bytes are determinate (and a short foreign buffer
+     * does not match). */
     if (!fresh && ((const struct vmpi_state *)p)->magic != VMPI_MAGIC)
         return VICREG_ERR_INVALID_ARGUMENT;
     if (bytes < VMPI_STATE_BYTES)

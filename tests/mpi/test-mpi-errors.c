@@ -32,6 +32,8 @@ enum fault {
     F_GRAD_LD,      /* ldgb < d */
     F_OVERLAP,      /* grad_a is za */
     F_FOREIGN,      /* the context's layer buffer made by someone else */
+    F_FOREIGN_SHORT, /* the same, 4 bytes asked for and written: fewer than
+                        the layer's 8-byte mark */
     F_TOO_FEW_ROWS, /* one row in all: N < 2, everywhere */
     F_EMPTY_NULLS,  /* not a fault: an empty shard passes NULL arrays */
 };
@@ -56,6 +58,7 @@ static const struct {
     { "ldgb < d", F_GRAD_LD, VICREG_ERR_BAD_SHAPE, 0 },
     { "grad_a overlaps za", F_OVERLAP, VICREG_ERR_OVERLAP, 0 },
     { "foreign layer buffer", F_FOREIGN, VICREG_ERR_INVALID_ARGUMENT, 0 },
+    { "foreign 4-byte layer buffer", F_FOREIGN_SHORT, VICREG_ERR_INVALID_ARGUMENT, 0 },
     { "one row in all", F_TOO_FEW_ROWS, VICREG_ERR_BAD_SHAPE, 0 },
     { "empty shard with NULL arrays", F_EMPTY_NULLS, VICREG_OK, 0 },
 };
@@ -148,12 +151,15 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
         case F_OVERLAP:
             grad_a = sa;
             break;
-        case F_FOREIGN: {
+        case F_FOREIGN:
+        case F_FOREIGN_SHORT: {
+            const size_t bytes = fault == F_FOREIGN ? 256 : 4;
             vicreg_ctx_destroy(ctx);
             vicreg_ctx_create(&ctx);
             void *buf = NULL;
-            MT_EXPECT(vicreg_ctx_buffer(ctx, 256, &buf) == VICREG_OK, "vicreg_ctx_buffer failed");
-            memset(buf, 0x5a, 256);
+            MT_EXPECT(vicreg_ctx_buffer(ctx, bytes, &buf) == VICREG_OK,
+                      "vicreg_ctx_buffer failed");
+            memset(buf, 0x5a, bytes);
             use = ctx;
             MT_EXPECT_STATUS(vicreg_mpi_set_strategy(ctx, strategy), VICREG_ERR_INVALID_ARGUMENT,
                              "set_strategy on a foreign buffer");
@@ -183,7 +189,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
 
     /* The next, correct step on the same contexts gives the loss of the
      * whole batch, the same on every process. */
-    if (fault == F_FOREIGN && faulty) {
+    if ((fault == F_FOREIGN || fault == F_FOREIGN_SHORT) && faulty) {
         vicreg_ctx_destroy(ctx);
         vicreg_ctx_create(&ctx);
     }
