@@ -44,6 +44,19 @@
  * was linked with, with that library's own threads; libvicreg never changes
  * BLAS settings such as its thread count, and starts no thread of its own.
  *
+ * Reproducibility
+ * ---------------
+ * A call's results (loss, terms, gradients) are bitwise the same every time
+ * it is made with the same arguments and parameters, whichever thread makes
+ * it and whatever other contexts compute meanwhile, as long as the BLAS
+ * library, its kernel set (OpenBLAS picks one per processor;
+ * OPENBLAS_CORETYPE overrides it) and its thread count stay the same, on
+ * the same processor and the same build of libvicreg. Across BLAS thread
+ * counts, kernel sets, BLAS libraries or processors the last bits may
+ * differ: OpenBLAS splits a product differently over a different number of
+ * threads, and kernel sets sum in different orders. The differences stay
+ * within the accuracy the library documents for each precision.
+ *
  * Errors
  * ------
  * Every function that can fail returns VICREG_OK (0) or a negative
