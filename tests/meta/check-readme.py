@@ -1,17 +1,24 @@
 #!/usr/bin/python3
-"""Compile and run the C example of README.md against the build tree.
+"""Compile and run the C examples of README.md and docs/*.md.
 
-The example is the first ```c fenced block after a line
-`<!-- readme-example -->` (every such marker gives one example). Each is
-compiled with $CC -Wall -Wextra -Werror against include/ and the built
-libvicreg.so (-L<builddir> -lvicreg -lm), run with LD_LIBRARY_PATH=<builddir>,
-and must exit with status 0. A missing README.md, a missing marker or a
-marker without a following ```c block is a failure.
+An example is the first ```c fenced block after a line
+`<!-- readme-example -->` (every such marker gives one example), in
+README.md and in every .md file of the docs directory. Each is compiled
+with $CC -Wall -Wextra -Werror against include/ and the built libvicreg.so
+(-L<builddir> -lvicreg -lm), run with LD_LIBRARY_PATH=<builddir>, and must
+exit with status 0.
 
-The environment variable VICREG_README names another README to check.
+Failures: a missing README.md or docs directory, a docs directory without
+any .md file, a README.md without a marker (the front page's example is
+the one a reader copies first), a marker without a following ```c block,
+and fewer examples in all than --min-examples.
+
+The environment variables VICREG_README and VICREG_DOCS name another
+README and another docs directory to check (a copy, for instance).
 """
 
 import argparse
+import glob
 import os
 import re
 import shlex
@@ -24,13 +31,13 @@ MARKER = re.compile(r'^\s*<!--\s*readme-example\s*-->\s*$')
 OPEN_C = re.compile(r'^\s*(`{3,}|~{3,})\s*[cC]\s*$')
 
 
-def extract(path):
+def extract(path, required):
     """[(marker line, first code line, code)] or raises ValueError."""
     with open(path, encoding='utf-8') as f:
         lines = f.read().splitlines()
     examples = []
     markers = [i for i, line in enumerate(lines) if MARKER.match(line)]
-    if not markers:
+    if not markers and required:
         raise ValueError('{} has no line "<!-- readme-example -->"; put it just before '
                          'the ```c block of the example that must build and run'
                          .format(path))
@@ -40,6 +47,8 @@ def extract(path):
             o = OPEN_C.match(lines[i])
             if o:
                 start, fence = i, o.group(1)
+                break
+            if lines[i].strip():
                 break
         if start is None:
             raise ValueError('{}:{}: no ```c fenced block follows the readme-example '
@@ -67,31 +76,54 @@ def numbered(code, first):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--readme', required=True)
+    ap.add_argument('--docs', help='a directory whose *.md files are checked too')
+    ap.add_argument('--min-examples', type=int, default=1,
+                    help='fail when fewer examples are found in all')
     ap.add_argument('--include', required=True, help='the include/ directory')
     ap.add_argument('--library', required=True, help='the built libvicreg.so')
     args = ap.parse_args()
 
     readme = os.environ.get('VICREG_README') or args.readme
+    docs = os.environ.get('VICREG_DOCS') or args.docs
     if not os.path.isfile(readme):
         print('FAIL: {} does not exist; the README must hold a C example after a line '
               '"<!-- readme-example -->"'.format(readme))
         return 1
-    try:
-        examples = extract(readme)
-    except ValueError as e:
-        print('FAIL: {}'.format(e))
+    files = [(readme, True)]
+    if docs:
+        if not os.path.isdir(docs):
+            print('FAIL: the docs directory {} does not exist'.format(docs))
+            return 1
+        pages = sorted(glob.glob(os.path.join(docs, '*.md')))
+        if not pages:
+            print('FAIL: {} holds no .md file'.format(docs))
+            return 1
+        files += [(p, False) for p in pages]
+
+    examples = []
+    for path, required in files:
+        try:
+            found = extract(path, required)
+        except ValueError as e:
+            print('FAIL: {}'.format(e))
+            return 1
+        print('{}: {} example(s)'.format(path, len(found)))
+        examples += [(path,) + ex for ex in found]
+    if len(examples) < args.min_examples:
+        print('FAIL: {} C example(s) in all, expected at least {}'.format(
+            len(examples), args.min_examples))
         return 1
 
     cc = shlex.split(os.environ.get('CC') or 'cc')
     libdir = os.path.dirname(os.path.abspath(args.library))
     tmp = tempfile.mkdtemp(prefix='vicreg-meta-readme-')
     failed = 0
-    for n, (marker, first, code) in enumerate(examples):
-        what = '{}:{} (example {})'.format(readme, first, n + 1)
+    for n, (path, marker, first, code) in enumerate(examples):
+        what = '{}:{} (example {})'.format(path, first, n + 1)
         src = os.path.join(tmp, 'example{}.c'.format(n))
         exe = os.path.join(tmp, 'example{}'.format(n))
         with open(src, 'w', encoding='utf-8') as f:
-            f.write('#line {} "{}"\n'.format(first, os.path.basename(readme)))
+            f.write('#line {} "{}"\n'.format(first, path.replace('\\', '/')))
             f.write(code)
         cmd = cc + ['-Wall', '-Wextra', '-Werror', '-I', args.include, src, '-o', exe,
                     '-L' + libdir, '-lvicreg', '-lm']
@@ -123,6 +155,7 @@ def main():
         for line in res.stdout.rstrip().splitlines():
             print('  | ' + line)
     shutil.rmtree(tmp, ignore_errors=True)
+    print('{} of {} C example(s) passed'.format(len(examples) - failed, len(examples)))
     return 1 if failed else 0
 
 
