@@ -10,13 +10,14 @@ For each shape (n rows x d features) and precision it
    not trivial, per-column scales so that the variance hinge is active on
    part of the columns but no column's std lies within 1% of gamma, where
    the hinge has a kink) and hands the *same memory* to both
-   implementations (torch.from_numpy; ctypes pointers for libvicreg);
+   implementations (torch.from_numpy; for libvicreg, pointers to the
+   arrays, passed to its C function through the vicreg Python package);
 2. checks agreement before timing anything: the loss of PyTorch and of
    libvicreg must agree to a relative difference below --loss-rtol (1e-5 in
    float32), both must agree with a float64 computation (--reference: the
    same PyTorch reference code run in float64 on the widened inputs, or,
-   where that would take minutes, a NumPy float64 implementation of the
-   SPEC formulas), and the gradients
+   where that would take minutes, the NumPy float64 reference of the SPEC
+   formulas), and the gradients
    dL/dZa, dL/dZb must agree normwise (||g - g_ref||_F / ||g_ref||_F below
    --grad-rtol, per branch). Any failure prints the numbers and exits with
    status 1;
@@ -41,9 +42,19 @@ For each shape (n rows x d features) and precision it
    allocates (they are the call's output); for libvicreg it is the scratch
    of a fresh context (vicreg_ctx_scratch_bytes() is reported alongside).
 
-The PyTorch reference is written exactly as facebookresearch/vicreg's
-main_vicreg.py writes VICReg.forward() (single process, so no all-gather; the
-reference convention with sim_coeff = std_coeff = 25, cov_coeff = 1).
+Both references, the PyTorch one that is timed and the NumPy float64 one,
+are those of bindings/python/tests/reference.py, shared with the Python
+binding tests and scripts/gen_torch_vectors.py. The PyTorch one is written
+as facebookresearch/vicreg's main_vicreg.py writes VICReg.forward() (single
+process, so no all-gather; the reference convention with sim_coeff =
+std_coeff = 25, cov_coeff = 1, gamma = 1, eps = 1e-4).
+
+libvicreg is used through the vicreg Python package of this source tree
+(bindings/python, put first on sys.path): its loader opens the library
+chosen below (through VICREG_LIBRARY) and declares the C functions, a
+vicreg.Context holds the context, and the timed call is the package's
+declared vicreg_loss_f32/f64 on that context (vicreg.lib, Context.handle),
+with every argument converted beforehand.
 
 Threads
 -------
@@ -83,8 +94,9 @@ python3-numpy):
         [--precision f32|f64|both] [--threads N] [--csv FILE]
 
 The library is --lib PATH, else $VICREG_LIBRARY, else build-release/ or
-build/libvicreg.so.1 under the source tree. The table goes to stdout,
-progress to stderr. --csv FILE writes one row per (shape, precision, impl):
+build/libvicreg.so.1 under the source tree; the vicreg package loads that
+file. The table goes to stdout, progress to stderr. --csv FILE writes one
+row per (shape, precision, impl):
     shape,n,d,precision,impl,median_s,peak_mib
 with impl "pytorch" or "libvicreg" (the C benchmark's CSV uses the impl
 values libvicreg and blas_floor, so the two files merge).
@@ -112,19 +124,17 @@ DEFAULT_SHAPES = "256x256,256x2048,1024x1024,2048x2048,512x8192,2048x8192,4096x1
 SPEEDUP_TARGETS = {(512, 8192): 50.0, (2048, 8192): 10.0, (2048, 2048): 2.5,
                    (1024, 1024): 2.5, (256, 256): 3.0}
 
-# VICReg defaults (SPEC section 1; the authors' sim/std/cov coefficients).
-LAMBDA, MU, NU, GAMMA, EPS = 25.0, 25.0, 1.0, 1.0, 1e-4
-
-VICREG_PRECISION = {"f32": 1, "f64": 2}
-VICREG_TERM_LOSS = 0
-VICREG_TERM_PATH_USED = 20
-PATH_NAMES = {1: "cov", 2: "gram"}
+# How the table names the covariance paths of vicreg.PATHS.
+PATH_LABELS = {"covariance": "cov", "gram": "gram"}
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072"
 
-# Set in main() after the thread environment is in place.
+# Set in run() after the thread environment is in place: NumPy, PyTorch,
+# the shared reference (bindings/python/tests/reference.py) and the vicreg
+# package (bindings/python).
 np = None
 torch = None
-F = None
+ref = None
+vicreg = None
 
 
 def die(msg, status=2):
@@ -226,92 +236,47 @@ def find_library(cli_path):
 
 
 # ---------------------------------------------------------------------------
-# libvicreg through ctypes
+# libvicreg through the vicreg package
 # ---------------------------------------------------------------------------
 
-class VicregLib:
-    def __init__(self, path):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as e:
-            die(f"cannot load libvicreg from {path}: {e}")
-        self.path = path
-        self.lib = lib
-        c_size, c_int, c_double = ctypes.c_size_t, ctypes.c_int, ctypes.c_double
-        ctx_p = ctypes.c_void_p
-        f32p, f64p = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_double)
+def load_vicreg(path):
+    """Imports the vicreg package of this source tree with libvicreg loaded
+    from path (the package's loader reads VICREG_LIBRARY)."""
+    global vicreg
+    os.environ["VICREG_LIBRARY"] = path
+    sys.path.insert(0, os.path.join(REPO_ROOT, "bindings", "python"))
+    try:
+        import vicreg as package
+    except OSError as e:  # vicreg.LibraryNotFoundError
+        die(f"cannot load libvicreg from {path}: {e}")
+    vicreg = package
 
-        lib.vicreg_ctx_create.argtypes = [ctypes.POINTER(ctx_p)]
-        lib.vicreg_ctx_create.restype = c_int
-        lib.vicreg_ctx_destroy.argtypes = [ctx_p]
-        lib.vicreg_ctx_destroy.restype = None
-        lib.vicreg_loss_f32.argtypes = [ctx_p, c_size, c_size, f32p, c_size, f32p, c_size,
-                                        ctypes.POINTER(c_double), f32p, c_size, f32p, c_size]
-        lib.vicreg_loss_f32.restype = c_int
-        lib.vicreg_loss_f64.argtypes = [ctx_p, c_size, c_size, f64p, c_size, f64p, c_size,
-                                        ctypes.POINTER(c_double), f64p, c_size, f64p, c_size]
-        lib.vicreg_loss_f64.restype = c_int
-        lib.vicreg_ctx_get_term.argtypes = [ctx_p, c_int, ctypes.POINTER(c_double)]
-        lib.vicreg_ctx_get_term.restype = c_int
-        lib.vicreg_strerror.argtypes = [c_int]
-        lib.vicreg_strerror.restype = ctypes.c_char_p
-        lib.vicreg_ctx_scratch_bytes.argtypes = [ctx_p, c_size, c_size, c_int,
-                                                 ctypes.POINTER(c_size)]
-        lib.vicreg_ctx_scratch_bytes.restype = c_int
-        lib.vicreg_version_string.argtypes = []
-        lib.vicreg_version_string.restype = ctypes.c_char_p
-        self.version = lib.vicreg_version_string().decode()
 
-    def check(self, status, what):
+def make_call(ctx, za, zb, ga, gb):
+    """A zero-argument callable doing one vicreg_loss_f32/f64 call (loss and
+    both gradients into ga, gb) on the vicreg.Context ctx, with every ctypes
+    argument converted once, and the loss cell it fills."""
+    n, d = za.shape
+    if za.dtype == np.float32:
+        fn, ptype = vicreg.lib.vicreg_loss_f32, ctypes.POINTER(ctypes.c_float)
+    else:
+        fn, ptype = vicreg.lib.vicreg_loss_f64, ctypes.POINTER(ctypes.c_double)
+    for a in (za, zb, ga, gb):
+        assert a.flags.c_contiguous and a.shape == (n, d) and a.dtype == za.dtype
+    loss = ctypes.c_double(math.nan)
+    args = (ctx.handle, n, d, za.ctypes.data_as(ptype), d, zb.ctypes.data_as(ptype), d,
+            ctypes.byref(loss), ga.ctypes.data_as(ptype), d, gb.ctypes.data_as(ptype), d)
+    name = fn.__name__
+
+    def call():
+        status = fn(*args)
         if status != 0:
-            msg = self.lib.vicreg_strerror(status).decode()
-            print(f"compare_torch.py: error: {what} failed: {msg} ({status})", file=sys.stderr)
-            sys.exit(3)
-
-    def create(self):
-        ctx = ctypes.c_void_p()
-        self.check(self.lib.vicreg_ctx_create(ctypes.byref(ctx)), "vicreg_ctx_create")
-        return ctx
-
-    def destroy(self, ctx):
-        self.lib.vicreg_ctx_destroy(ctx)
-
-    def scratch_bytes(self, ctx, n, d, precision):
-        out = ctypes.c_size_t()
-        self.check(self.lib.vicreg_ctx_scratch_bytes(ctx, n, d, VICREG_PRECISION[precision],
-                                                     ctypes.byref(out)),
-                   "vicreg_ctx_scratch_bytes")
-        return out.value
-
-    def term(self, ctx, term):
-        out = ctypes.c_double()
-        self.check(self.lib.vicreg_ctx_get_term(ctx, term, ctypes.byref(out)),
-                   "vicreg_ctx_get_term")
-        return out.value
-
-    def make_call(self, ctx, za, zb, ga, gb):
-        """A zero-argument callable doing one loss + both gradients call, with
-        every ctypes argument converted once, and the loss cell it fills."""
-        n, d = za.shape
-        if za.dtype == np.float32:
-            fn, ptype = self.lib.vicreg_loss_f32, ctypes.POINTER(ctypes.c_float)
-        else:
-            fn, ptype = self.lib.vicreg_loss_f64, ctypes.POINTER(ctypes.c_double)
-        for a in (za, zb, ga, gb):
-            assert a.flags.c_contiguous and a.shape == (n, d) and a.dtype == za.dtype
-        loss = ctypes.c_double(math.nan)
-        args = (ctx, n, d, za.ctypes.data_as(ptype), d, zb.ctypes.data_as(ptype), d,
-                ctypes.byref(loss), ga.ctypes.data_as(ptype), d, gb.ctypes.data_as(ptype), d)
-        name = fn.__name__
-
-        def call():
-            status = fn(*args)
-            if status != 0:
-                self.check(status, name)
-        return call, loss
+            raise vicreg.VicregError(status, vicreg.status_name(status),
+                                     vicreg.strerror(status), name)
+    return call, loss
 
 
-def openblas_info(vlib):
+def openblas_info():
     """The OpenBLAS instance(s) mapped in this process and its settings."""
     mapped = set()
     try:
@@ -325,7 +290,7 @@ def openblas_info(vlib):
     except OSError:
         pass
     info = {"mapped": sorted(mapped)}
-    lib = vlib.lib  # dlsym on the handle also searches libvicreg's dependencies
+    lib = vicreg.lib  # dlsym on the handle also searches libvicreg's dependencies
     try:
         lib.openblas_get_num_threads.restype = ctypes.c_int
         info["threads"] = lib.openblas_get_num_threads()
@@ -342,41 +307,8 @@ def openblas_info(vlib):
 
 
 # ---------------------------------------------------------------------------
-# The PyTorch reference, as facebookresearch/vicreg (main_vicreg.py) writes it
+# The references (bindings/python/tests/reference.py)
 # ---------------------------------------------------------------------------
-
-def off_diagonal(x):
-    # return a flattened view of the off-diagonal elements of a square matrix
-    n, m = x.shape
-    assert n == m
-    return x.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
-
-
-def vicreg_reference(x, y, sim_coeff=LAMBDA, std_coeff=MU, cov_coeff=NU):
-    batch_size, num_features = x.shape
-
-    repr_loss = F.mse_loss(x, y)
-
-    x = x - x.mean(dim=0)
-    y = y - y.mean(dim=0)
-
-    std_x = torch.sqrt(x.var(dim=0) + 0.0001)
-    std_y = torch.sqrt(y.var(dim=0) + 0.0001)
-    std_loss = torch.mean(F.relu(1 - std_x)) / 2 + torch.mean(F.relu(1 - std_y)) / 2
-
-    cov_x = (x.T @ x) / (batch_size - 1)
-    cov_y = (y.T @ y) / (batch_size - 1)
-    cov_loss = off_diagonal(cov_x).pow_(2).sum().div(
-        num_features
-    ) + off_diagonal(cov_y).pow_(2).sum().div(num_features)
-
-    loss = (
-        sim_coeff * repr_loss
-        + std_coeff * std_loss
-        + cov_coeff * cov_loss
-    )
-    return loss
-
 
 class TorchRunner:
     """Leaf tensors sharing the NumPy arrays' memory; one call = forward +
@@ -393,7 +325,7 @@ class TorchRunner:
         self.loss = None
 
     def call(self):
-        loss = vicreg_reference(self.x, self.y)
+        loss = ref.vicreg_torch(self.x, self.y)
         loss.backward()
         self.loss = loss
 
@@ -401,53 +333,20 @@ class TorchRunner:
         return (float(self.loss.detach()), self.x.grad.numpy(), self.y.grad.numpy())
 
 
-def numpy_reference_f64(za, zb):
-    """The loss and both gradients in float64 with NumPy, from the formulas
-    of SPEC sections 1 and 2 (reference convention), not from libvicreg's
-    code. The covariance term uses the cheaper of the d x d covariance and
-    the n x n Gram matrix (||C||_F^2 = ||K||_F^2 / (n-1)^2, diag C = Var,
-    Zc C = K Zc / (n-1)); in float64 the Gram form's cancellation costs
-    nothing measurable at these shapes. Returns (loss, grad_a, grad_b)."""
-    a = za.astype(np.float64)
-    b = zb.astype(np.float64)
-    n, d = a.shape
-    n1 = n - 1.0
-    diff = a - b
-    loss = LAMBDA * float(np.einsum("ij,ij->", diff, diff)) / (n * d)
-    grads = [diff * (LAMBDA * 2.0 / (n * d)), diff * (-LAMBDA * 2.0 / (n * d))]
-    del diff
-    for z, g in zip((a, b), grads):
-        zc = z - z.mean(axis=0)
-        var = np.einsum("ij,ij->j", zc, zc) / n1
-        std = np.sqrt(var + EPS)
-        loss += MU * 0.5 * float(np.mean(np.maximum(0.0, GAMMA - std)))
-        g += (MU * 0.5) * np.where(std < GAMMA, -1.0 / (d * n1 * std), 0.0) * zc
-        if n < d:
-            k = zc @ zc.T
-            offdiag = float(np.einsum("ij,ij->", k, k)) / (n1 * n1) - float(var @ var)
-            zc_off = (k @ zc) / n1
-            zc_off -= zc * var
-        else:
-            c = (zc.T @ zc) / n1
-            np.fill_diagonal(c, 0.0)
-            offdiag = float(np.einsum("ij,ij->", c, c))
-            zc_off = zc @ c
-        loss += NU * offdiag / d
-        g += (NU * 4.0 / (d * n1)) * zc_off
-    return loss, grads[0], grads[1]
-
-
 def reference_f64(za, zb, precision, choice):
     """The float64 computation both implementations are checked against:
-    the PyTorch reference run in float64 on the widened inputs, or
-    numpy_reference_f64(). 'auto' takes PyTorch for float32 runs whose
+    the PyTorch reference run in float64 on the widened inputs, or the
+    NumPy float64 reference (analytic gradients; the covariance terms
+    through the n x n Gram matrix when n < d, where that is the cheaper
+    form). 'auto' takes PyTorch for float32 runs whose
     float64 autograd costs at most ~2e10 flops (12 n d^2), NumPy otherwise
     (and for float64 runs, where PyTorch-in-float64 is the run under test)."""
     n, d = za.shape
     if choice == "auto":
         choice = "torch" if precision == "f32" and 12.0 * n * d * d <= 2e10 else "numpy"
     if choice == "numpy":
-        return "numpy", numpy_reference_f64(za, zb)
+        loss, _, ga, gb = ref.vicreg(za, zb, gram=n < d)
+        return "numpy", (loss, ga, gb)
     runner = TorchRunner(za.astype(np.float64), zb.astype(np.float64))
     runner.call()
     loss, ga, gb = runner.result()
@@ -463,6 +362,7 @@ def make_batches(n, d, seed):
     offsets, a shared rank-r component (a non-trivial covariance term),
     per-column scales putting about half the columns under the std target,
     and no column's std within 1% of gamma (the hinge's kink)."""
+    gamma, eps = ref.DEFAULTS["std_target"], ref.DEFAULTS["eps"]
     rng = np.random.default_rng([seed, n, d])
     r = min(16, d)
     scale = rng.uniform(0.5, 1.5, size=d).astype(np.float32)
@@ -479,8 +379,8 @@ def make_batches(n, d, seed):
     zb += offset
     for z in (za, zb):
         var = z.var(axis=0, ddof=1, dtype=np.float64)
-        s = np.sqrt(var + EPS)
-        near = np.abs(s - GAMMA) < 0.01 * GAMMA
+        s = np.sqrt(var + eps)
+        near = np.abs(s - gamma) < 0.01 * gamma
         if near.any():
             mean = z.mean(axis=0, dtype=np.float64).astype(np.float32)
             z[:, near] = (z[:, near] - mean[near]) * np.float32(0.97) + mean[near]
@@ -621,15 +521,15 @@ def measure_memory_child(args):
     za, zb = batches_for(n, d, precision, args.seed)
     result = {"impl": impl, "n": n, "d": d, "precision": precision}
     if impl == "libvicreg":
-        vlib = VicregLib(find_library(args.lib))
+        load_vicreg(find_library(args.lib))
         ga = np.zeros_like(za)
         gb = np.zeros_like(zb)
         ga.fill(1.0)  # make sure every page of the caller's buffers is resident
         gb.fill(1.0)
         warm_up_openblas()
-        ctx = vlib.create()
-        result["scratch_bytes"] = vlib.scratch_bytes(ctx, n, d, precision)
-        call, _ = vlib.make_call(ctx, za, zb, ga, gb)
+        ctx = vicreg.Context()
+        result["scratch_bytes"] = ctx.scratch_bytes(n, d, za.dtype)
+        call, _ = make_call(ctx, za, zb, ga, gb)
         run = call
     elif impl == "pytorch":
         runner = TorchRunner(za, zb)
@@ -701,7 +601,7 @@ def fmt_mib(x):
     return "-" if x is None else f"{x:.2f}" if x < 10 else f"{x:.1f}"
 
 
-def run_case(args, vlib, n, d, precision):
+def run_case(args, lib_path, n, d, precision):
     label = f"{n}x{d}"
     loss_tol = args.loss_rtol if args.loss_rtol is not None else (1e-5 if precision == "f32" else 1e-10)
     grad_tol = args.grad_rtol if args.grad_rtol is not None else (1e-4 if precision == "f32" else 1e-9)
@@ -717,13 +617,13 @@ def run_case(args, vlib, n, d, precision):
     runner.reset()
 
     log(f"[{label} {precision}] agreement check: libvicreg")
-    ctx = vlib.create()
+    ctx = vicreg.Context()
     ga, gb = np.empty_like(za), np.empty_like(zb)
-    lib_call, lib_loss = vlib.make_call(ctx, za, zb, ga, gb)
+    lib_call, lib_loss = make_call(ctx, za, zb, ga, gb)
     time_once(lib_call)  # first call: allocates the scratch
     lib_res = (lib_loss.value, ga.copy(), gb.copy())
-    path = PATH_NAMES.get(int(vlib.term(ctx, VICREG_TERM_PATH_USED)), "?")
-    scratch = vlib.scratch_bytes(ctx, n, d, precision)
+    path = PATH_LABELS.get(ctx.terms()["path_used"], "?")
+    scratch = ctx.scratch_bytes(n, d, za.dtype)
     t_lib_est = min(time_once(lib_call) for _ in range(3))
 
     log(f"[{label} {precision}] agreement check: float64 reference")
@@ -735,7 +635,7 @@ def run_case(args, vlib, n, d, precision):
     log(f"[{label} {precision}] timing (one PyTorch call took {t_torch_first:.3g} s, "
         f"libvicreg {t_lib_est:.3g} s)")
     ts_torch, ts_lib = time_interleaved(runner, lib_call, t_torch_first, t_lib_est, args)
-    vlib.destroy(ctx)
+    ctx.close()
     del runner, lib_call, ga, gb, za, zb
 
     med_t, med_l = statistics.median(ts_torch), statistics.median(ts_lib)
@@ -750,7 +650,7 @@ def run_case(args, vlib, n, d, precision):
     if not args.no_memory:
         log(f"[{label} {precision}] peak memory (subprocesses)")
         for impl, key in (("pytorch", "torch_peak_mib"), ("libvicreg", "lib_peak_mib")):
-            res = measure_memory(args, vlib.path, impl, n, d, precision)
+            res = measure_memory(args, lib_path, impl, n, d, precision)
             if res is not None:
                 row[key] = res["extra_mib"]
                 row["memory_method"] = res["method"]
@@ -854,7 +754,18 @@ def cpu_flags():
 
 
 def main(argv=None):
-    global np, torch, F
+    try:
+        return run(argv)
+    except Exception as e:
+        if vicreg is None or not isinstance(e, vicreg.VicregError):
+            raise
+        print(f"compare_torch.py: error: {e.function} failed: {e.message} ({e.status})",
+              file=sys.stderr)
+        return 3
+
+
+def run(argv):
+    global np, torch, ref
     args = build_parser().parse_args(argv)
     if args.threads < 1:
         die("--threads must be at least 1")
@@ -863,23 +774,25 @@ def main(argv=None):
     try:
         import numpy
         import torch as torch_module
-        import torch.nn.functional as functional
     except ImportError as e:
         die(f"{e}; run with Debian's /usr/bin/python3 (python3-torch, python3-numpy)")
-    np, torch, F = numpy, torch_module, functional
+    np, torch = numpy, torch_module
     torch.set_num_threads(args.threads)
+    sys.path.insert(0, os.path.join(REPO_ROOT, "bindings", "python", "tests"))
+    import reference
+    ref = reference
 
     if args.measure_memory:
         measure_memory_child(args)
         return 0
 
     lib_path = find_library(args.lib)
-    vlib = VicregLib(lib_path)
-    blas = openblas_info(vlib)
+    load_vicreg(lib_path)
+    blas = openblas_info()
     precisions = ["f32", "f64"] if args.precision == "both" else [args.precision]
 
     header = [
-        f"libvicreg {vlib.version} ({lib_path}) vs PyTorch {torch.__version__} "
+        f"libvicreg {vicreg.library_version()} ({lib_path}) vs PyTorch {torch.__version__} "
         f"(NumPy {np.__version__}, Python {platform.python_version()})",
         f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs; {platform.platform()}",
         f"threads: torch.get_num_threads() = {torch.get_num_threads()}; libvicreg runs on "
@@ -912,7 +825,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     for n, d in args.shapes:
         for precision in precisions:
-            rows.append(run_case(args, vlib, n, d, precision))
+            rows.append(run_case(args, lib_path, n, d, precision))
     elapsed = time.perf_counter() - t_start
     header.append("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
                   + f"; total run time {elapsed:.0f} s")

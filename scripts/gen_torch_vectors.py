@@ -10,9 +10,20 @@ and python3-numpy; a different python3 on PATH may not):
 
 It deletes the old tests/vectors/*.vec files and writes the new ones. The
 output is deterministic (fixed seeds, float64 arithmetic on one thread), so
-re-running it on the same torch version reproduces the files; commit them
-together with any change to this script. An optional argument names another
-output directory.
+re-running it on the same torch version and the same OpenBLAS kernel set
+reproduces the files; commit them together with any change to this script
+or to the reference it uses. An optional argument names another output
+directory.
+
+The matrix products (x.T @ x and their backward) run in Debian's OpenBLAS,
+whose kernel set changes the last bits of the results. The committed files
+are those of OpenBLAS 0.3.21's generic Prescott kernels: on any x86-64 CPU,
+
+    OPENBLAS_CORETYPE=Prescott /usr/bin/python3 scripts/gen_torch_vectors.py /tmp/vec
+    for f in tests/vectors/*.vec; do cmp "$f" /tmp/vec/"${f##*/}"; done
+
+reproduces them byte for byte (torch 1.13.0a0); with the Haswell, SkylakeX
+or Cooperlake kernels 28 of the 36 files differ in the last digits.
 
 What it computes
 ----------------
@@ -22,9 +33,11 @@ f32 and f64 entry points; then, with torch autograd in float64, the VICReg
 loss, its terms (invariance, variance_a, variance_b, covariance_a,
 covariance_b; variance and covariance unweighted) and dL/dZa, dL/dZb.
 
-The torch code below is written from the formulas of the VICReg paper and of
-the authors' public training code (facebookresearch/vicreg, main_vicreg.py),
-not from libvicreg's sources:
+The loss is reference.vicreg_torch_terms() of bindings/python/tests/reference.py,
+the Python reference of VICReg that the binding tests and bench/compare_torch.py
+use too. It is written from the formulas of the VICReg paper and of the
+authors' public training code (facebookresearch/vicreg, main_vicreg.py), not
+from libvicreg's sources:
 
   reference convention (the default): exactly the authors' forward(),
       repr_loss = F.mse_loss(x, y)
@@ -66,7 +79,12 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The Python reference of VICReg, shared with the binding tests and the
+# benchmark (bindings/python/tests/reference.py).
+sys.path.insert(0, os.path.join(ROOT, "bindings", "python", "tests"))
+import reference  # noqa: E402
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -81,56 +99,8 @@ SHAPES = [(2, 1), (2, 5), (3, 3), (8, 4), (16, 24), (24, 16), (32, 32), (5, 40)]
 # must see the same set of active hinges as the float64 reference.
 HINGE_MARGIN = 1e-3
 
-
-# --------------------------------------------------------------------------
-# The loss, written from the formulas (not from libvicreg).
-# --------------------------------------------------------------------------
-def off_diagonal(x):
-    # As in the authors' code: the off-diagonal entries of a square matrix.
-    n, m = x.shape
-    assert n == m
-    return x.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
-
-
-def vicreg_torch(x, y, convention, lam, mu, nu, gamma, eps):
-    """Returns (loss, terms dict); x, y are float64 tensors (batch, features)."""
-    batch_size, num_features = x.shape
-    if convention == "reference":
-        repr_loss = F.mse_loss(x, y)
-    else:
-        repr_loss = ((x - y) ** 2).sum(dim=1).mean()
-
-    x = x - x.mean(dim=0)
-    y = y - y.mean(dim=0)
-
-    std_x = torch.sqrt(x.var(dim=0) + eps)
-    std_y = torch.sqrt(y.var(dim=0) + eps)
-    v_x = torch.mean(F.relu(gamma - std_x))
-    v_y = torch.mean(F.relu(gamma - std_y))
-    if convention == "reference":
-        std_loss = v_x / 2 + v_y / 2
-    else:
-        std_loss = v_x + v_y
-
-    cov_x = (x.T @ x) / (batch_size - 1)
-    cov_y = (y.T @ y) / (batch_size - 1)
-    if num_features > 1:
-        c_x = off_diagonal(cov_x).pow(2).sum().div(num_features)
-        c_y = off_diagonal(cov_y).pow(2).sum().div(num_features)
-    else:  # no off-diagonal entry at all
-        c_x = cov_x.sum() * 0.0
-        c_y = cov_y.sum() * 0.0
-    cov_loss = c_x + c_y
-
-    loss = lam * repr_loss + mu * std_loss + nu * cov_loss
-    terms = dict(
-        invariance=repr_loss.item(),
-        variance_a=v_x.item(),
-        variance_b=v_y.item(),
-        covariance_a=c_x.item(),
-        covariance_b=c_y.item(),
-    )
-    return loss, terms, std_x.detach().numpy(), std_y.detach().numpy()
+# The terms written to every file, in this order.
+TERMS = ("invariance", "variance_a", "variance_b", "covariance_a", "covariance_b")
 
 
 # --------------------------------------------------------------------------
@@ -253,9 +223,12 @@ def write_matrix(f, label, m, fmt_entry=fmt):
 def run_case(c):
     za = torch.tensor(c["za"], dtype=torch.float64, requires_grad=True)
     zb = torch.tensor(c["zb"], dtype=torch.float64, requires_grad=True)
-    loss, terms, std_a, std_b = vicreg_torch(
-        za, zb, c["convention"], c["lam"], c["mu"], c["nu"], c["gamma"], c["eps"])
+    loss, t = reference.vicreg_torch_terms(
+        za, zb, sim_coeff=c["lam"], std_coeff=c["mu"], cov_coeff=c["nu"],
+        gamma=c["gamma"], eps=c["eps"], convention=c["convention"])
     loss.backward()
+    terms = {k: t[k].item() for k in TERMS}
+    std_a, std_b = t["std_a"].detach().numpy(), t["std_b"].detach().numpy()
     return loss.item(), terms, za.grad.numpy(), zb.grad.numpy(), std_a, std_b
 
 
@@ -263,7 +236,7 @@ def check_case(c, loss, terms, std_a, std_b):
     # Properties the cases are meant to have.
     assert np.all(c["za"].astype(np.float32).astype(np.float64) == c["za"])
     assert np.all(c["zb"].astype(np.float32).astype(np.float64) == c["zb"])
-    w = 0.5 if c["convention"] == "reference" else 1.0
+    w = reference.VARIANCE_WEIGHT[c["convention"]]
     recomposed = (c["lam"] * terms["invariance"]
                   + c["mu"] * w * (terms["variance_a"] + terms["variance_b"])
                   + c["nu"] * (terms["covariance_a"] + terms["covariance_b"]))
@@ -279,8 +252,7 @@ def check_case(c, loss, terms, std_a, std_b):
 
 
 def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests", "vectors")
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "vectors")
     os.makedirs(outdir, exist_ok=True)
     for old in os.listdir(outdir):
         if old.endswith(".vec"):
@@ -300,8 +272,7 @@ def main():
             meta = [("name", c["name"]), ("n", n), ("d", d), ("convention", c["convention"]),
                     ("lambda", fmt(c["lam"])), ("mu", fmt(c["mu"])), ("nu", fmt(c["nu"])),
                     ("gamma", fmt(c["gamma"])), ("eps", fmt(c["eps"])), ("seed", c["seed"])]
-            vals = [("loss", fmt(loss))] + [(k, fmt(terms[k])) for k in (
-                "invariance", "variance_a", "variance_b", "covariance_a", "covariance_b")]
+            vals = [("loss", fmt(loss))] + [(k, fmt(terms[k])) for k in TERMS]
             f.write("vicreg-vector-v1\n")
             f.write(" ".join("%s=%s" % kv for kv in meta) + "\n")
             f.write(" ".join("%s=%s" % kv for kv in vals) + "\n")

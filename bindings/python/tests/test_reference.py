@@ -1,14 +1,15 @@
-"""The references the binding is judged against, checked first: the NumPy
-analytic gradients against central finite differences of the NumPy loss,
-and the PyTorch formulas against the NumPy ones."""
+"""The reference the binding is judged against (reference.py), checked
+first: the NumPy analytic gradients against central finite differences of
+the NumPy loss, the NumPy Gram-matrix evaluation against the covariance
+one, and the PyTorch formulas (loss, terms, autograd gradients) against the
+NumPy ones."""
 
 import numpy as np
 import pytest
 import torch
 
 from conftest import make_batches, normwise
-from reference import loss_only, vicreg
-from torch_reference import vicreg_torch
+from reference import loss_only, torch_kwargs, vicreg, vicreg_torch_terms
 
 PARAM_SETS = [
     {},
@@ -44,16 +45,40 @@ def test_numpy_gradients_match_finite_differences(params, shape):
 
 
 @pytest.mark.parametrize("params", PARAM_SETS)
-def test_torch_formulas_match_numpy(params):
-    za, zb = make_batches(12, 5, seed=2)
-    loss, _, grad_a, grad_b = vicreg(za, zb, **params)
+@pytest.mark.parametrize("shape", [(6, 4), (5, 40), (40, 5)])
+def test_numpy_gram_form_matches_covariance_form(params, shape):
+    # The benchmark's float64 check uses the Gram form when n < d.
+    za, zb = make_batches(*shape, seed=3)
+    loss, terms, grad_a, grad_b = vicreg(za, zb, **params)
+    g_loss, g_terms, g_grad_a, g_grad_b = vicreg(za, zb, gram=True, **params)
+    assert g_loss == pytest.approx(loss, rel=1e-13)
+    assert set(g_terms) == set(terms)
+    for name, value in terms.items():
+        assert g_terms[name] == pytest.approx(value, rel=1e-12,
+                                              abs=1e-14 * loss), name
+    assert normwise(g_grad_a, grad_a) < 1e-12
+    assert normwise(g_grad_b, grad_b) < 1e-12
+
+
+@pytest.mark.parametrize("params", PARAM_SETS)
+@pytest.mark.parametrize("shape", [(12, 5), (2, 1)])
+def test_torch_formulas_match_numpy(params, shape):
+    za, zb = make_batches(*shape, seed=2)
+    loss, terms, grad_a, grad_b = vicreg(za, zb, **params)
     ta = torch.tensor(za, requires_grad=True)
     tb = torch.tensor(zb, requires_grad=True)
-    names = dict(invariance_coeff="sim_coeff", variance_coeff="std_coeff",
-                 covariance_coeff="cov_coeff", std_target="gamma")
-    tloss = vicreg_torch(ta, tb, **{names.get(k, k): v
-                                    for k, v in params.items()})
+    tloss, tterms = vicreg_torch_terms(ta, tb, **torch_kwargs(**params))
     tloss.backward()
     assert tloss.item() == pytest.approx(loss, rel=1e-13)
+    for name in ("invariance", "variance_a", "variance_b", "covariance_a",
+                 "covariance_b"):
+        assert tterms[name].item() == pytest.approx(
+            terms[name], rel=1e-12, abs=1e-14 * loss), name
+    for branch in "ab":
+        std = tterms["std_" + branch].detach().numpy()
+        assert std.mean() == pytest.approx(terms["mean_std_" + branch],
+                                           rel=1e-13)
+        assert std.min() == pytest.approx(terms["min_std_" + branch],
+                                          rel=1e-13)
     assert normwise(ta.grad.numpy(), grad_a) < 1e-12
     assert normwise(tb.grad.numpy(), grad_b) < 1e-12

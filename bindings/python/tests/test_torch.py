@@ -12,10 +12,8 @@ import torch
 import vicreg
 from vicreg.torch import VICRegFunction, VICRegLoss, vicreg_loss
 from conftest import make_batches, normwise
-from torch_reference import vicreg_torch
+from reference import torch_kwargs, vicreg_torch
 
-TORCH_NAMES = dict(invariance_coeff="sim_coeff", variance_coeff="std_coeff",
-                   covariance_coeff="cov_coeff", std_target="gamma")
 PARAM_SETS = [
     {},
     dict(convention="paper"),
@@ -39,8 +37,7 @@ def test_matches_torch_autograd(dtype, tol, shape, params):
     ours = VICRegLoss(**params)(ta, tb)
     ours.backward()
     ra, rb = leaves(za, zb)
-    theirs = vicreg_torch(ra, rb, **{TORCH_NAMES.get(k, k): v
-                                     for k, v in params.items()})
+    theirs = vicreg_torch(ra, rb, **torch_kwargs(**params))
     theirs.backward()
     assert ours.dtype == theirs.dtype == ta.dtype
     assert ours.shape == torch.Size([])

@@ -27,7 +27,7 @@ import pytest
 import torch
 
 from vicreg.torch import VICRegLoss
-from torch_reference import vicreg_torch
+from reference import vicreg_torch
 
 STEPS = 300
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
