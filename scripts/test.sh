@@ -94,7 +94,7 @@ step_time "valgrind"
 CC=clang CXX=clang++ targets="tests/test-threads-stress tests/test-vicreg" \
     setup_build build-ci-tsan -Dwerror=true -Dbuildtype=debugoptimized \
     -Db_sanitize=thread -Db_lundef=false
-count_tests build-ci-tsan --no-rebuild --setup tsan unit threads-stress
+count_tests build-ci-tsan --no-rebuild --setup tsan --suite threads
 step_time "ThreadSanitizer"
 
 # 6. libFuzzer: replay the committed seed corpora (meson tests), then fuzz

@@ -23,68 +23,8 @@
 #include <string.h>
 
 #include "alloc_hooks.h"
+#include "precision.h"
 #include "testutil.h"
-
-enum { F32 = 0, F64 = 1 };
-
-static size_t elem_of(int prec)
-{
-    return prec == F64 ? sizeof(double) : sizeof(float);
-}
-
-static int precision_key(int prec)
-{
-    return prec == F64 ? VICREG_PRECISION_F64 : VICREG_PRECISION_F32;
-}
-
-static int call(int prec, vicreg_ctx *c, size_t n, size_t d, const void *za, size_t lda,
-                const void *zb, size_t ldb, double *loss, void *ga, size_t ldga, void *gb,
-                size_t ldgb)
-{
-    if (prec == F64)
-        return vicreg_loss_f64(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
-    return vicreg_loss_f32(c, n, d, za, lda, zb, ldb, loss, ga, ldga, gb, ldgb);
-}
-
-/* A correlated pair of n x d batches (ld = d) in the given precision; any
- * smaller shape can read its first rows. */
-struct pair {
-    void *za, *zb;
-};
-
-static void pair_make(struct pair *p, int prec, uint64_t seed, size_t n, size_t d)
-{
-    double *a = malloc(n * d * sizeof(double)), *b = malloc(n * d * sizeof(double));
-    p->za = malloc(n * d * elem_of(prec));
-    p->zb = malloc(n * d * elem_of(prec));
-    ck_assert(a && b && p->za && p->zb);
-    tu_make_batches(seed, n, d, d, a, b);
-    for (size_t i = 0; i < n * d; i++) {
-        if (prec == F64) {
-            ((double *)p->za)[i] = a[i];
-            ((double *)p->zb)[i] = b[i];
-        } else {
-            ((float *)p->za)[i] = (float)a[i];
-            ((float *)p->zb)[i] = (float)b[i];
-        }
-    }
-    free(a);
-    free(b);
-}
-
-static void pair_free(struct pair *p)
-{
-    free(p->za);
-    free(p->zb);
-}
-
-static void *sentinel_buffer(int prec, size_t count)
-{
-    void *p = malloc(count * elem_of(prec));
-    ck_assert_ptr_nonnull(p);
-    memset(p, 0xA5, count * elem_of(prec));
-    return p;
-}
 
 struct terms {
     int has;
@@ -114,7 +54,7 @@ static int run(int prec, vicreg_ctx *c, size_t n, size_t d, const struct pair *p
     r->loss = NAN;
     r->ga = sentinel_buffer(prec, n * d);
     r->gb = sentinel_buffer(prec, n * d);
-    int status = call(prec, c, n, d, p->za, d, p->zb, d, &r->loss, r->ga, d, r->gb, d);
+    int status = prec_loss(prec, c, n, d, p->za, d, p->zb, d, &r->loss, r->ga, d, r->gb, d);
     if (status == VICREG_OK)
         read_terms(c, &r->t);
     return status;
@@ -143,7 +83,7 @@ static void assert_like_fresh(int prec, vicreg_ctx *c, size_t n, size_t d, uint6
     struct pair p;
     struct result r1, r2;
     vicreg_ctx *fresh = NULL;
-    pair_make(&p, prec, seed, n, d);
+    pair_make(&p, prec, seed, n, d, d);
     ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
     ck_assert_msg(run(prec, c, n, d, &p, &r1) == VICREG_OK, "%s: the context fails afterwards",
                   what);
@@ -172,14 +112,14 @@ static void sweep_no_alloc(int prec, vicreg_ctx *c, size_t n, size_t d, const ch
     void *ga = sentinel_buffer(prec, n * d), *gb = sentinel_buffer(prec, n * d);
     double loss;
     int k = 0, paths_seen = 0;
-    pair_make(&p, prec, 3, n, d);
+    pair_make(&p, prec, 3, n, d, d);
     const long before = allocs();
     for (size_t nn = 2; nn <= n; nn++)
         for (size_t dd = 1; dd <= d; dd++, k++) {
             void *a = k % 4 == 0 || k % 4 == 1 ? ga : NULL;
             void *b = k % 4 == 0 || k % 4 == 2 ? gb : NULL;
             size_t ld = k % 3 == 0 ? d : dd; /* the data holds n rows of d */
-            int status = call(prec, c, nn, dd, p.za, ld, p.zb, ld, &loss, a, dd, b, dd);
+            int status = prec_loss(prec, c, nn, dd, p.za, ld, p.zb, ld, &loss, a, dd, b, dd);
             ck_assert_msg(status == VICREG_OK, "%s: (%zu, %zu) gave %s", what, nn, dd,
                           vicreg_status_name(status));
             ck_assert_msg(allocs() == before, "%s: the call at (%zu, %zu) allocated", what, nn,
@@ -206,7 +146,7 @@ START_TEST(no_alloc_after_first_call)
     vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
-    pair_make(&p, prec, 1, n, d);
+    pair_make(&p, prec, 1, n, d, d);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     const long created = allocs();
     ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
@@ -231,7 +171,7 @@ START_TEST(no_alloc_f32_after_f64)
     vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
-    pair_make(&p, F64, 2, n, d);
+    pair_make(&p, F64, 2, n, d, d);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     ck_assert_int_eq(run(F64, c, n, d, &p, &r), VICREG_OK);
     result_free(&r);
@@ -273,7 +213,7 @@ START_TEST(no_alloc_fixed_path)
     vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
-    pair_make(&p, prec, 4, n, d);
+    pair_make(&p, prec, 4, n, d, d);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
     ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
@@ -293,7 +233,7 @@ START_TEST(growth_allocates)
     vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
-    pair_make(&p, prec, 5, 40, 40);
+    pair_make(&p, prec, 5, 40, 40, 40);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     ck_assert_int_eq(run(prec, c, 8, 8, &p, &r), VICREG_OK);
     result_free(&r);
@@ -335,7 +275,7 @@ static void expect_no_memory(int prec, vicreg_ctx *c, size_t n, size_t d, const 
     struct pair p;
     struct terms before, after;
     double loss, loss_copy;
-    pair_make(&p, prec, 8, n, d);
+    pair_make(&p, prec, 8, n, d, d);
     const size_t bytes = n * d * elem_of(prec);
     void *ga = sentinel_buffer(prec, n * d), *gb = sentinel_buffer(prec, n * d);
     void *za_copy = malloc(bytes), *zb_copy = malloc(bytes), *g_copy = malloc(bytes);
@@ -346,7 +286,7 @@ static void expect_no_memory(int prec, vicreg_ctx *c, size_t n, size_t d, const 
     memset(&loss, 0xA5, sizeof loss);
     loss_copy = loss;
     read_terms(c, &before);
-    int status = call(prec, c, n, d, p.za, d, p.zb, d, &loss, ga, d, gb, d);
+    int status = prec_loss(prec, c, n, d, p.za, d, p.zb, d, &loss, ga, d, gb, d);
     ck_assert_msg(status == VICREG_ERR_NO_MEMORY, "%s: got %s", what, vicreg_status_name(status));
     ck_assert_msg(memcmp(&loss, &loss_copy, sizeof loss) == 0, "%s: loss written", what);
     ck_assert_msg(memcmp(ga, g_copy, bytes) == 0, "%s: grad_a written", what);
@@ -386,7 +326,7 @@ START_TEST(growth_fails)
     vicreg_ctx *c = NULL;
     struct pair small;
     struct result r1, r2;
-    pair_make(&small, prec, 10, 6, 4);
+    pair_make(&small, prec, 10, 6, 4, 4);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     ck_assert_int_eq(run(prec, c, 6, 4, &small, &r1), VICREG_OK);
     /* Every further allocation fails. */
@@ -418,7 +358,7 @@ START_TEST(reserve_fails)
     struct pair small;
     struct result r1, r2;
     struct terms before, after;
-    pair_make(&small, prec, 12, 6, 4);
+    pair_make(&small, prec, 12, 6, 4, 4);
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
 
     /* On a context with no scratch yet. */
@@ -447,7 +387,7 @@ START_TEST(reserve_fails)
     /* A successful reserve after the failure covers the shape. */
     ck_assert_int_eq(vicreg_ctx_reserve(c, 30, 20, precision_key(prec)), VICREG_OK);
     struct pair big;
-    pair_make(&big, prec, 13, 30, 20);
+    pair_make(&big, prec, 13, 30, 20, 20);
     const long reserved = allocs();
     ck_assert_int_eq(run(prec, c, 30, 20, &big, &r1), VICREG_OK);
     ck_assert_int_eq(allocs(), reserved);
@@ -519,12 +459,12 @@ START_TEST(every_failure_point)
                 const size_t count = st->n * st->d, elem = elem_of(st->prec);
                 unsigned char pattern[sizeof(double)];
                 double loss = -1.0;
-                memset(pattern, 0xA5, sizeof pattern);
-                pair_make(&p, st->prec, 20 + s, st->n, st->d);
+                memset(pattern, SENTINEL_BYTE, sizeof pattern);
+                pair_make(&p, st->prec, 20 + s, st->n, st->d, st->d);
                 void *ga = sentinel_buffer(st->prec, count), *gb = sentinel_buffer(st->prec, count);
                 read_terms(c, &before);
-                status = call(st->prec, c, st->n, st->d, p.za, st->d, p.zb, st->d, &loss, ga,
-                              st->d, gb, st->d);
+                status = prec_loss(st->prec, c, st->n, st->d, p.za, st->d, p.zb, st->d, &loss, ga,
+                                   st->d, gb, st->d);
                 if (status != VICREG_OK) {
                     for (size_t e = 0; e < count; e++)
                         ck_assert_msg(memcmp((char *)ga + e * elem, pattern, elem) == 0 &&

@@ -17,14 +17,8 @@
 #include <string.h>
 
 #include "alloc_hooks.h"
+#include "precision.h"
 #include "testutil.h"
-
-enum { F32 = 0, F64 = 1 };
-
-static size_t elem_of(int prec)
-{
-    return prec == F64 ? sizeof(double) : sizeof(float);
-}
 
 /* The data of n x d (ld = d) in the precision, and room for gradients. */
 struct data {
@@ -49,13 +43,8 @@ static void data_make(struct data *x, int prec, size_t n, size_t d)
     x->gb = malloc(n * d * elem_of(prec));
     ck_assert(x->za && x->zb && x->ga && x->gb);
     for (size_t i = 0; i < n * d; i++) {
-        if (prec == F64) {
-            ((double *)x->za)[i] = a[i];
-            ((double *)x->zb)[i] = b[i];
-        } else {
-            ((float *)x->za)[i] = (float)a[i];
-            ((float *)x->zb)[i] = (float)b[i];
-        }
+        elem_put(prec, x->za, i, a[i]);
+        elem_put(prec, x->zb, i, b[i]);
     }
     ck_assert_int_eq(vicreg_shard_sizes(d, &x->sums_len, &x->scatter_len), VICREG_OK);
     x->sums = calloc(x->sums_len, sizeof(double));
@@ -84,23 +73,12 @@ static int pipeline(vicreg_ctx *c, const struct data *x, size_t n, size_t d, int
     int st;
     memset(x->sums, 0, x->sums_len * sizeof(double));
     memset(x->scatter, 0, x->scatter_len * sizeof(double));
-    if (x->prec == F64) {
-        st = vicreg_shard_sums_f64(c, n, d, x->za, ld, x->zb, ld, x->sums);
-        if (st == VICREG_OK)
-            st = vicreg_shard_scatter_f64(c, n, d, x->za, ld, x->zb, ld, x->sums, x->scatter);
-        if (st == VICREG_OK)
-            st = vicreg_shard_finish_f64(c, n, d, x->za, ld, x->zb, ld, x->sums, x->scatter,
-                                         loss, with_grads ? x->ga : NULL, ld,
-                                         with_grads ? x->gb : NULL, ld);
-    } else {
-        st = vicreg_shard_sums_f32(c, n, d, x->za, ld, x->zb, ld, x->sums);
-        if (st == VICREG_OK)
-            st = vicreg_shard_scatter_f32(c, n, d, x->za, ld, x->zb, ld, x->sums, x->scatter);
-        if (st == VICREG_OK)
-            st = vicreg_shard_finish_f32(c, n, d, x->za, ld, x->zb, ld, x->sums, x->scatter,
-                                         loss, with_grads ? x->ga : NULL, ld,
-                                         with_grads ? x->gb : NULL, ld);
-    }
+    st = prec_shard_sums(x->prec, c, n, d, x->za, ld, x->zb, ld, x->sums);
+    if (st == VICREG_OK)
+        st = prec_shard_scatter(x->prec, c, n, d, x->za, ld, x->zb, ld, x->sums, x->scatter);
+    if (st == VICREG_OK)
+        st = prec_shard_finish(x->prec, c, n, d, x->za, ld, x->zb, ld, x->sums, x->scatter, loss,
+                               with_grads ? x->ga : NULL, ld, with_grads ? x->gb : NULL, ld);
     return st;
 }
 
@@ -108,11 +86,8 @@ static int rows_call(vicreg_ctx *c, const struct data *x, size_t n, size_t d, si
                      size_t rows, double *loss)
 {
     const size_t ld = x->d;
-    if (x->prec == F64)
-        return vicreg_loss_rows_f64(c, n, d, x->za, ld, x->zb, ld, row0, rows, loss, x->ga, ld,
-                                    x->gb, ld);
-    return vicreg_loss_rows_f32(c, n, d, x->za, ld, x->zb, ld, row0, rows, loss, x->ga, ld,
-                                x->gb, ld);
+    return prec_loss_rows(x->prec, c, n, d, x->za, ld, x->zb, ld, row0, rows, loss, x->ga, ld,
+                          x->gb, ld);
 }
 
 /* ---------------------------------------------------------------------
@@ -168,15 +143,9 @@ START_TEST(empty_shard_no_alloc)
     ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
     const long before = allocs();
     x.sums[0] = 4.0;
-    if (prec == F64) {
-        ck_assert_int_eq(vicreg_shard_sums_f64(c, 0, 3, NULL, 0, NULL, 0, x.sums), VICREG_OK);
-        ck_assert_int_eq(vicreg_shard_scatter_f64(c, 0, 3, NULL, 0, NULL, 0, x.sums, x.scatter),
-                         VICREG_OK);
-    } else {
-        ck_assert_int_eq(vicreg_shard_sums_f32(c, 0, 3, NULL, 0, NULL, 0, x.sums), VICREG_OK);
-        ck_assert_int_eq(vicreg_shard_scatter_f32(c, 0, 3, NULL, 0, NULL, 0, x.sums, x.scatter),
-                         VICREG_OK);
-    }
+    ck_assert_int_eq(prec_shard_sums(prec, c, 0, 3, NULL, 0, NULL, 0, x.sums), VICREG_OK);
+    ck_assert_int_eq(prec_shard_scatter(prec, c, 0, 3, NULL, 0, NULL, 0, x.sums, x.scatter),
+                     VICREG_OK);
     ck_assert_int_eq(allocs(), before);
     vicreg_ctx_destroy(c);
     data_free(&x);
@@ -295,7 +264,7 @@ START_TEST(phase_allocation_fails)
         vicreg_ctx *c = NULL;
         double loss = NAN;
         char what[80];
-        snprintf(what, sizeof what, "%s phase %d%s", prec == F64 ? "f64" : "f32", phase + 1,
+        snprintf(what, sizeof what, "%s phase %d%s", prec_name(prec), phase + 1,
                  grow ? " growth" : "");
         ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
         if (grow)
@@ -311,18 +280,12 @@ START_TEST(phase_allocation_fails)
                 fail_after(0);
             const size_t ld = d;
             if (k == 0)
-                st = prec == F64 ? vicreg_shard_sums_f64(c, n, d, x.za, ld, x.zb, ld, x.sums)
-                                 : vicreg_shard_sums_f32(c, n, d, x.za, ld, x.zb, ld, x.sums);
+                st = prec_shard_sums(prec, c, n, d, x.za, ld, x.zb, ld, x.sums);
             else if (k == 1)
-                st = prec == F64 ? vicreg_shard_scatter_f64(c, n, d, x.za, ld, x.zb, ld, x.sums,
-                                                            x.scatter)
-                                 : vicreg_shard_scatter_f32(c, n, d, x.za, ld, x.zb, ld, x.sums,
-                                                            x.scatter);
+                st = prec_shard_scatter(prec, c, n, d, x.za, ld, x.zb, ld, x.sums, x.scatter);
             else
-                st = prec == F64 ? vicreg_shard_finish_f64(c, n, d, x.za, ld, x.zb, ld, x.sums,
-                                                           x.scatter, &loss, x.ga, ld, x.gb, ld)
-                                 : vicreg_shard_finish_f32(c, n, d, x.za, ld, x.zb, ld, x.sums,
-                                                           x.scatter, &loss, x.ga, ld, x.gb, ld);
+                st = prec_shard_finish(prec, c, n, d, x.za, ld, x.zb, ld, x.sums, x.scatter, &loss,
+                                       x.ga, ld, x.gb, ld);
             if (k < phase)
                 ck_assert_int_eq(st, VICREG_OK);
         }

@@ -1,6 +1,7 @@
 /*
  * testutil.h - what every test file shares: the suites, batch generators
- * and error measures.
+ * and error measures. The helpers for tests run in either precision are
+ * in precision.h.
  */
 #ifndef VICREG_TESTUTIL_H
 #define VICREG_TESTUTIL_H
@@ -13,7 +14,9 @@
 #include "reference.h"
 #include "vicreg.h"
 
-/* One suite per area; test-main.c runs them all. */
+/* One suite per contract, each in its own file and named as the suite;
+ * test-main.c runs them all, and tests/meson.build registers one meson
+ * test per suite (CK_RUN_SUITE=<name>). */
 Suite *lifecycle_suite(void);
 Suite *params_suite(void);
 Suite *errors_suite(void);
@@ -21,6 +24,13 @@ Suite *values_suite(void);
 Suite *gradients_suite(void);
 Suite *vectors_suite(void);
 Suite *threads_suite(void);
+/* The 1.1 additions; their shared helpers are in shardutil.h. */
+Suite *shard_values_suite(void);
+Suite *shard_gradients_suite(void);
+Suite *loss_rows_suite(void);
+Suite *grad_scale_suite(void);
+Suite *shard_errors_suite(void);
+Suite *ctx_buffer_suite(void);
 
 /* Every term key of the API, VICREG_TERM_PATH_USED last. */
 #define TU_N_TERMS 15
