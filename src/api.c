@@ -1,127 +1,79 @@
 /*
- * api.c - the public compute entry points and their argument checks.
+ * api.c - the argument checks of every public compute call (declared in
+ * api.h, run first by the per-precision entry points in entry.inc), and
+ * the entry points that do not depend on the precision: the scratch query,
+ * the reserve call and the sharded statistics' sizes.
  *
- * Every check happens here, before the computation touches anything, so
- * that an error leaves the caller's buffers as they were.
+ * Every check happens before the computation touches anything, so that an
+ * error leaves the caller's buffers as they were. The order of the checks
+ * decides which status a call with several faults gets; it is part of the
+ * behaviour the tests pin.
  */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 
+#include "api.h"
+#include "checks.h"
 #include "context.h"
 #include "layout.h"
 
-/* One batch or gradient array: where it starts and how far it reaches. */
-struct span {
-    uintptr_t begin, end; /* [begin, end) in bytes; begin == end: absent */
-};
-
-static struct span span_of(const void *p, size_t n, size_t d, size_t ld, size_t elem)
-{
-    struct span s = { 0, 0 };
-    if (p && n > 0) {
-        s.begin = (uintptr_t)p;
-        s.end = s.begin + ((n - 1) * ld + d) * elem;
-    }
-    return s;
-}
-
-static int overlaps(struct span a, struct span b)
-{
-    return a.begin != a.end && b.begin != b.end && a.begin < b.end && b.begin < a.end;
-}
-
-/* The shape checks shared by the loss calls and the scratch queries. */
-static int check_shape(size_t n, size_t d)
-{
-    if (n < 2 || d == 0)
-        return VICREG_ERR_BAD_SHAPE;
-    /* BLAS indexes with int: every dimension and leading dimension it sees
-     * (n, d, and the n x n or d x d scratch) must fit. */
-    if (n > INT_MAX || d > INT_MAX)
-        return VICREG_ERR_SIZE_OVERFLOW;
-    return VICREG_OK;
-}
-
-/* A leading dimension of an array the caller passes: >= d, and the array's
- * extent fits in size_t bytes and BLAS's int. */
-static int check_ld(size_t n, size_t d, size_t ld, size_t elem)
-{
-    if (ld < d)
-        return VICREG_ERR_BAD_SHAPE;
-    if (ld > INT_MAX || n - 1 > (SIZE_MAX - d) / ld)
-        return VICREG_ERR_SIZE_OVERFLOW;
-    size_t count = (n - 1) * ld + d;
-    if (count > SIZE_MAX / elem || count * elem > UINTPTR_MAX)
-        return VICREG_ERR_SIZE_OVERFLOW;
-    return VICREG_OK;
-}
-
-/* The leading dimensions of the gradient buffers, which hold `rows` rows. */
-static int check_grad_ld(size_t rows, size_t d, size_t elem, const void *grad_a, size_t ldga,
-                         const void *grad_b, size_t ldgb)
-{
-    int status = VICREG_OK;
-    if (rows && grad_a)
-        status = check_ld(rows, d, ldga, elem);
-    if (status == VICREG_OK && rows && grad_b)
-        status = check_ld(rows, d, ldgb, elem);
-    return status;
-}
-
-/* A loss call on the whole batch whose gradient buffers hold rows rows
- * (n for vicreg_loss_*, the range's length for vicreg_loss_rows_*). */
-static int check_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                      const void *za, size_t lda, const void *zb, size_t ldb, size_t rows,
-                      const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
+/* The three batch arguments of a loss call: pointers, shape, leading
+ * dimensions. */
+static int check_batches(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
+                         const void *za, size_t lda, const void *zb, size_t ldb)
 {
     if (!ctx || !za || !zb)
         return VICREG_ERR_INVALID_ARGUMENT;
-    int status = check_shape(n, d);
+    int status = vicreg_check_shape(n, d);
     if (status == VICREG_OK)
-        status = check_ld(n, d, lda, elem);
+        status = vicreg_check_ld(n, d, lda, elem);
     if (status == VICREG_OK)
-        status = check_ld(n, d, ldb, elem);
-    if (status == VICREG_OK)
-        status = check_grad_ld(rows, d, elem, grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
+        status = vicreg_check_ld(n, d, ldb, elem);
+    return status;
+}
+
+/* The scratch of a loss call of shape (n, d) on the context's path fits
+ * in size_t. */
+static int check_scratch(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem)
+{
     int path = vicreg_path_for(ctx->params.path, n, d);
-    if (vicreg_layout_build(NULL, NULL, path, n, d, elem) == 0)
-        return VICREG_ERR_SIZE_OVERFLOW;
-    struct span a = span_of(za, n, d, lda, elem), b = span_of(zb, n, d, ldb, elem);
-    struct span ga = span_of(grad_a, rows, d, ldga, elem);
-    struct span gb = span_of(grad_b, rows, d, ldgb, elem);
-    if (overlaps(ga, a) || overlaps(ga, b) || overlaps(gb, a) || overlaps(gb, b) ||
-        overlaps(ga, gb))
-        return VICREG_ERR_OVERLAP;
-    return VICREG_OK;
+    return vicreg_layout_build(NULL, NULL, path, n, d, elem) ? VICREG_OK
+                                                             : VICREG_ERR_SIZE_OVERFLOW;
 }
 
-VICREG_API int vicreg_loss_f32(vicreg_ctx *ctx, size_t n, size_t d,
-                               const float *za, size_t lda, const float *zb, size_t ldb,
-                               double *loss, float *grad_a, size_t ldga,
-                               float *grad_b, size_t ldgb)
+int vicreg_check_loss_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
+                           const void *za, size_t lda, const void *zb, size_t ldb,
+                           const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
 {
-    int status = check_call(ctx, n, d, sizeof(float), za, lda, zb, ldb, n,
-                            grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_loss_run_f32(ctx, n, d, za, lda, zb, ldb, 0, n, loss, grad_a, ldga, grad_b,
-                               ldgb);
+    int status = check_batches(ctx, n, d, elem, za, lda, zb, ldb);
+    if (status == VICREG_OK)
+        status = vicreg_check_grad_ld(n, d, elem, grad_a, ldga, grad_b, ldgb);
+    if (status == VICREG_OK)
+        status = check_scratch(ctx, n, d, elem);
+    if (status == VICREG_OK)
+        status = vicreg_check_grad_overlap(n, d, elem, za, lda, zb, ldb, n, grad_a, ldga,
+                                           grad_b, ldgb);
+    return status;
 }
 
-VICREG_API int vicreg_loss_f64(vicreg_ctx *ctx, size_t n, size_t d,
-                               const double *za, size_t lda, const double *zb, size_t ldb,
-                               double *loss, double *grad_a, size_t ldga,
-                               double *grad_b, size_t ldgb)
+int vicreg_check_rows_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
+                           const void *za, size_t lda, const void *zb, size_t ldb,
+                           size_t row0, size_t rows, const void *grad_a, size_t ldga,
+                           const void *grad_b, size_t ldgb)
 {
-    int status = check_call(ctx, n, d, sizeof(double), za, lda, zb, ldb, n,
-                            grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_loss_run_f64(ctx, n, d, za, lda, zb, ldb, 0, n, loss, grad_a, ldga, grad_b,
-                               ldgb);
+    int status = check_batches(ctx, n, d, elem, za, lda, zb, ldb);
+    if (status == VICREG_OK)
+        status = check_scratch(ctx, n, d, elem);
+    /* row0 .. row0 + rows - 1 lies within the n rows. */
+    if (status == VICREG_OK && (row0 > n || rows > n - row0))
+        status = VICREG_ERR_BAD_SHAPE;
+    if (status == VICREG_OK)
+        status = vicreg_check_grad_ld(rows, d, elem, grad_a, ldga, grad_b, ldgb);
+    if (status == VICREG_OK)
+        status = vicreg_check_grad_overlap(n, d, elem, za, lda, zb, ldb, rows, grad_a, ldga,
+                                           grad_b, ldgb);
+    return status;
 }
 
 VICREG_API int vicreg_ctx_scratch_bytes(const vicreg_ctx *ctx, size_t n, size_t d,
@@ -136,7 +88,7 @@ VICREG_API int vicreg_ctx_scratch_bytes(const vicreg_ctx *ctx, size_t n, size_t 
         elem = sizeof(double);
     else
         return VICREG_ERR_INVALID_ARGUMENT;
-    int status = check_shape(n, d);
+    int status = vicreg_check_shape(n, d);
     if (status != VICREG_OK)
         return status;
     int path = vicreg_path_for(ctx->params.path, n, d);
@@ -157,50 +109,8 @@ VICREG_API int vicreg_ctx_reserve(vicreg_ctx *ctx, size_t n, size_t d, int preci
 }
 
 /* ----------------------------------------------------------------------
- * Rows of the gradient, and the sharded computation (since 1.1.0)
+ * The sharded computation (since 1.1.0)
  * ---------------------------------------------------------------------- */
-
-/* row0 .. row0 + rows - 1 lies within the n rows. */
-static int check_rows(size_t n, size_t row0, size_t rows)
-{
-    if (row0 > n || rows > n - row0)
-        return VICREG_ERR_BAD_SHAPE;
-    return VICREG_OK;
-}
-
-VICREG_API int vicreg_loss_rows_f32(vicreg_ctx *ctx, size_t n, size_t d,
-                                    const float *za, size_t lda, const float *zb, size_t ldb,
-                                    size_t row0, size_t rows, double *loss,
-                                    float *grad_a, size_t ldga, float *grad_b, size_t ldgb)
-{
-    int status = check_call(ctx, n, d, sizeof(float), za, lda, zb, ldb, 0, NULL, 0, NULL, 0);
-    if (status == VICREG_OK)
-        status = check_rows(n, row0, rows);
-    if (status == VICREG_OK)
-        status = check_call(ctx, n, d, sizeof(float), za, lda, zb, ldb, rows,
-                            grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_loss_run_f32(ctx, n, d, za, lda, zb, ldb, row0, rows, loss, grad_a, ldga,
-                               grad_b, ldgb);
-}
-
-VICREG_API int vicreg_loss_rows_f64(vicreg_ctx *ctx, size_t n, size_t d,
-                                    const double *za, size_t lda, const double *zb, size_t ldb,
-                                    size_t row0, size_t rows, double *loss,
-                                    double *grad_a, size_t ldga, double *grad_b, size_t ldgb)
-{
-    int status = check_call(ctx, n, d, sizeof(double), za, lda, zb, ldb, 0, NULL, 0, NULL, 0);
-    if (status == VICREG_OK)
-        status = check_rows(n, row0, rows);
-    if (status == VICREG_OK)
-        status = check_call(ctx, n, d, sizeof(double), za, lda, zb, ldb, rows,
-                            grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_loss_run_f64(ctx, n, d, za, lda, zb, ldb, row0, rows, loss, grad_a, ldga,
-                               grad_b, ldgb);
-}
 
 VICREG_API int vicreg_shard_sizes(size_t d, size_t *sums_len, size_t *scatter_len)
 {
@@ -240,35 +150,38 @@ static int check_shard(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
         return VICREG_ERR_SIZE_OVERFLOW;
     int status = VICREG_OK;
     if (n > 0) {
-        status = check_ld(n, d, lda, elem);
+        status = vicreg_check_ld(n, d, lda, elem);
         if (status == VICREG_OK)
-            status = check_ld(n, d, ldb, elem);
+            status = vicreg_check_ld(n, d, ldb, elem);
         if (status == VICREG_OK)
-            status = check_grad_ld(n, d, elem, bf->grad_a, bf->ldga, bf->grad_b, bf->ldgb);
+            status = vicreg_check_grad_ld(n, d, elem, bf->grad_a, bf->ldga, bf->grad_b,
+                                          bf->ldgb);
     }
     size_t sums_len, scatter_len;
     if (status == VICREG_OK)
         status = vicreg_shard_sizes(d, &sums_len, &scatter_len);
     if (status != VICREG_OK)
         return status;
-    if (vicreg_shard_scratch(0, n, d, elem) == 0)
+    if (vicreg_layout_cut(NULL, NULL, n, d, d, elem) == 0)
         return VICREG_ERR_SIZE_OVERFLOW;
 
     /* Inputs first, then the arrays the call writes: a written array must
      * not overlap anything, and no statistics array may overlap a batch. */
-    struct span in[2] = { span_of(za, n, d, lda, elem), span_of(zb, n, d, ldb, elem) };
-    struct span out[4] = {
-        span_of(bf->sums, 1, sums_len, sums_len, sizeof(double)),
-        span_of(needs_scatter ? bf->scatter : NULL, 1, scatter_len, scatter_len, sizeof(double)),
-        span_of(bf->grad_a, n, d, bf->ldga, elem),
-        span_of(bf->grad_b, n, d, bf->ldgb, elem),
+    struct vicreg_span in[2] = { vicreg_span_of(za, n, d, lda, elem),
+                                 vicreg_span_of(zb, n, d, ldb, elem) };
+    struct vicreg_span out[4] = {
+        vicreg_span_of(bf->sums, 1, sums_len, sums_len, sizeof(double)),
+        vicreg_span_of(needs_scatter ? bf->scatter : NULL, 1, scatter_len, scatter_len,
+                       sizeof(double)),
+        vicreg_span_of(bf->grad_a, n, d, bf->ldga, elem),
+        vicreg_span_of(bf->grad_b, n, d, bf->ldgb, elem),
     };
     const int written[4] = { bf->writes_sums, bf->writes_scatter, 1, 1 };
     for (int k = 0; k < 4; k++) {
-        if (overlaps(out[k], in[0]) || overlaps(out[k], in[1]))
+        if (vicreg_overlaps(out[k], in[0]) || vicreg_overlaps(out[k], in[1]))
             return VICREG_ERR_OVERLAP;
         for (int l = 0; l < 4; l++)
-            if (l != k && (written[k] || written[l]) && overlaps(out[k], out[l]))
+            if (l != k && (written[k] || written[l]) && vicreg_overlaps(out[k], out[l]))
                 return VICREG_ERR_OVERLAP;
     }
     return VICREG_OK;
@@ -319,7 +232,7 @@ static int check_scatter(const double *scatter, size_t d)
     return VICREG_OK;
 }
 
-static int check_sums_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
+int vicreg_check_sums_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
                            const void *za, size_t lda, const void *zb, size_t ldb,
                            const double *sums)
 {
@@ -328,97 +241,16 @@ static int check_sums_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t ele
     return status == VICREG_OK ? check_sums(sums, d, 0, n) : status;
 }
 
-static int check_scatter_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                              const void *za, size_t lda, const void *zb, size_t ldb,
-                              const double *sums, const double *scatter)
-{
-    const struct shard_bufs bf = { sums, scatter, NULL, NULL, 0, 0, 0, 1 };
-    int status = check_shard(ctx, n, d, elem, za, lda, zb, ldb, &bf, 1);
-    if (status == VICREG_OK)
-        status = check_sums(sums, d, 1, n);
-    return status == VICREG_OK ? check_scatter(scatter, d) : status;
-}
-
-static int check_finish_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
+int vicreg_check_global_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
                              const void *za, size_t lda, const void *zb, size_t ldb,
-                             const double *sums, const double *scatter,
-                             const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
+                             const double *sums, const double *scatter, int writes_scatter,
+                             const void *grad_a, size_t ldga, const void *grad_b,
+                             size_t ldgb)
 {
-    const struct shard_bufs bf = { sums, scatter, grad_a, grad_b, ldga, ldgb, 0, 0 };
+    const struct shard_bufs bf = { sums, scatter, grad_a, grad_b, ldga, ldgb, 0,
+                                   writes_scatter };
     int status = check_shard(ctx, n, d, elem, za, lda, zb, ldb, &bf, 1);
     if (status == VICREG_OK)
         status = check_sums(sums, d, 1, n);
     return status == VICREG_OK ? check_scatter(scatter, d) : status;
-}
-
-VICREG_API int vicreg_shard_sums_f32(vicreg_ctx *ctx, size_t n, size_t d,
-                                     const float *za, size_t lda, const float *zb, size_t ldb,
-                                     double *sums)
-{
-    int status = check_sums_call(ctx, n, d, sizeof(float), za, lda, zb, ldb, sums);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_shard_sums_run_f32(ctx, n, d, za, lda, zb, ldb, sums);
-}
-
-VICREG_API int vicreg_shard_sums_f64(vicreg_ctx *ctx, size_t n, size_t d,
-                                     const double *za, size_t lda, const double *zb, size_t ldb,
-                                     double *sums)
-{
-    int status = check_sums_call(ctx, n, d, sizeof(double), za, lda, zb, ldb, sums);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_shard_sums_run_f64(ctx, n, d, za, lda, zb, ldb, sums);
-}
-
-VICREG_API int vicreg_shard_scatter_f32(vicreg_ctx *ctx, size_t n, size_t d,
-                                        const float *za, size_t lda,
-                                        const float *zb, size_t ldb,
-                                        const double *sums, double *scatter)
-{
-    int status = check_scatter_call(ctx, n, d, sizeof(float), za, lda, zb, ldb, sums, scatter);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_shard_scatter_run_f32(ctx, n, d, za, lda, zb, ldb, sums, scatter);
-}
-
-VICREG_API int vicreg_shard_scatter_f64(vicreg_ctx *ctx, size_t n, size_t d,
-                                        const double *za, size_t lda,
-                                        const double *zb, size_t ldb,
-                                        const double *sums, double *scatter)
-{
-    int status = check_scatter_call(ctx, n, d, sizeof(double), za, lda, zb, ldb, sums, scatter);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_shard_scatter_run_f64(ctx, n, d, za, lda, zb, ldb, sums, scatter);
-}
-
-VICREG_API int vicreg_shard_finish_f32(vicreg_ctx *ctx, size_t n, size_t d,
-                                       const float *za, size_t lda,
-                                       const float *zb, size_t ldb,
-                                       const double *sums, const double *scatter,
-                                       double *loss, float *grad_a, size_t ldga,
-                                       float *grad_b, size_t ldgb)
-{
-    int status = check_finish_call(ctx, n, d, sizeof(float), za, lda, zb, ldb, sums, scatter,
-                                   grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_shard_finish_run_f32(ctx, n, d, za, lda, zb, ldb, sums, scatter, loss,
-                                       grad_a, ldga, grad_b, ldgb);
-}
-
-VICREG_API int vicreg_shard_finish_f64(vicreg_ctx *ctx, size_t n, size_t d,
-                                       const double *za, size_t lda,
-                                       const double *zb, size_t ldb,
-                                       const double *sums, const double *scatter,
-                                       double *loss, double *grad_a, size_t ldga,
-                                       double *grad_b, size_t ldgb)
-{
-    int status = check_finish_call(ctx, n, d, sizeof(double), za, lda, zb, ldb, sums, scatter,
-                                   grad_a, ldga, grad_b, ldgb);
-    if (status != VICREG_OK)
-        return status;
-    return vicreg_shard_finish_run_f64(ctx, n, d, za, lda, zb, ldb, sums, scatter, loss,
-                                       grad_a, ldga, grad_b, ldgb);
 }

@@ -214,13 +214,6 @@ int vicreg_path_for(int path_param, size_t n, size_t d)
     return n < d ? VICREG_PATH_GRAM : VICREG_PATH_COVARIANCE;
 }
 
-size_t vicreg_shard_scratch(int phase_sums, size_t n, size_t d, size_t elem)
-{
-    if (phase_sums)
-        return vicreg_layout_cut(NULL, NULL, 0, d, 0, elem);
-    return vicreg_layout_cut(NULL, NULL, n, d, d, elem);
-}
-
 int vicreg_scratch_ensure(vicreg_ctx *ctx, size_t bytes)
 {
     if (bytes <= ctx->scratch_bytes)

@@ -65,46 +65,4 @@ extern _Atomic long vicreg_test_fail_alloc_after;
 void *vicreg_alloc_aligned(size_t bytes);
 void vicreg_free(void *p);
 
-/* The loss computation of each precision (loss_f32.c, loss_f64.c), called
- * by api.c once every argument has been checked. The gradients cover rows
- * row0 .. row0 + rows - 1 of the batch (row row0 at grad[0]). */
-int vicreg_loss_run_f32(vicreg_ctx *ctx, size_t n, size_t d,
-                        const float *za, size_t lda, const float *zb, size_t ldb,
-                        size_t row0, size_t rows,
-                        double *loss, float *grad_a, size_t ldga,
-                        float *grad_b, size_t ldgb);
-int vicreg_loss_run_f64(vicreg_ctx *ctx, size_t n, size_t d,
-                        const double *za, size_t lda, const double *zb, size_t ldb,
-                        size_t row0, size_t rows,
-                        double *loss, double *grad_a, size_t ldga,
-                        double *grad_b, size_t ldgb);
-
-/* The three phases of the sharded computation (shard.inc), called by api.c
- * once every argument has been checked, the statistics passed in included
- * (finite, a whole row count, N >= 2 and N >= n where global sums are
- * required). */
-int vicreg_shard_sums_run_f32(vicreg_ctx *ctx, size_t n, size_t d, const float *za,
-                              size_t lda, const float *zb, size_t ldb, double *sums);
-int vicreg_shard_sums_run_f64(vicreg_ctx *ctx, size_t n, size_t d, const double *za,
-                              size_t lda, const double *zb, size_t ldb, double *sums);
-int vicreg_shard_scatter_run_f32(vicreg_ctx *ctx, size_t n, size_t d, const float *za,
-                                 size_t lda, const float *zb, size_t ldb,
-                                 const double *sums, double *scatter);
-int vicreg_shard_scatter_run_f64(vicreg_ctx *ctx, size_t n, size_t d, const double *za,
-                                 size_t lda, const double *zb, size_t ldb,
-                                 const double *sums, double *scatter);
-int vicreg_shard_finish_run_f32(vicreg_ctx *ctx, size_t n, size_t d, const float *za,
-                                size_t lda, const float *zb, size_t ldb,
-                                const double *sums, const double *scatter, double *loss,
-                                float *grad_a, size_t ldga, float *grad_b, size_t ldgb);
-int vicreg_shard_finish_run_f64(vicreg_ctx *ctx, size_t n, size_t d, const double *za,
-                                size_t lda, const double *zb, size_t ldb,
-                                const double *sums, const double *scatter, double *loss,
-                                double *grad_a, size_t ldga, double *grad_b, size_t ldgb);
-
-/* The scratch bytes of a shard phase: the sums phase needs the per-column
- * arrays only (n = 0), the scatter and finish phases the covariance
- * path's layout at the shard's (n, d). 0 when it does not fit. */
-size_t vicreg_shard_scratch(int phase_sums, size_t n, size_t d, size_t elem);
-
 #endif

@@ -3,8 +3,8 @@
  *
  *   double  sum[2][d]     column sums of Za, Zb; then their means
  *   double  var[2][d]     unbiased column variances
- *   double  inv[d]        per-column sums of (Za - Zb)^2
- *   double  coef[2][d]    per-column factors of the gradient pass
+ *   double  diff_sq[d]    per-column sums of (Za - Zb)^2
+ *   double  factor[2][d]  each column's factor on Zc in the gradient
  *   REAL    zc[2][n*d]    the centred batches, leading dimension d
  *   REAL    mat[m*m]      the d x d scatter (covariance path) or the
  *                         n x n Gram matrix (Gram path)
@@ -15,6 +15,7 @@
  * The sharded calls (shard.inc) use the same cut: the phase that sums takes
  * n = m = 0 (the per-column arrays only), the scatter and finish phases take
  * the shard's n and m = d, which is the covariance path's size at (n, d).
+ * Never installed.
  */
 #ifndef VICREG_LAYOUT_H
 #define VICREG_LAYOUT_H
@@ -29,11 +30,10 @@
 struct vicreg_layout {
     double *sum[2];
     double *var[2];
-    double *inv;
-    double *coef[2];
+    double *diff_sq;
+    double *factor[2];
     void *zc[2];
     void *mat;
-    size_t mat_dim; /* m */
 };
 
 /* Adds `count` elements of `size` bytes to *offset, rounded up to the
@@ -66,10 +66,10 @@ static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, si
     at_sum[1] = vicreg_layout_take(&off, d, sizeof(double));
     at_var[0] = vicreg_layout_take(&off, d, sizeof(double));
     at_var[1] = vicreg_layout_take(&off, d, sizeof(double));
-    size_t at_inv = vicreg_layout_take(&off, d, sizeof(double));
-    size_t at_coef[2];
-    at_coef[0] = vicreg_layout_take(&off, d, sizeof(double));
-    at_coef[1] = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_diff_sq = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_factor[2];
+    at_factor[0] = vicreg_layout_take(&off, d, sizeof(double));
+    at_factor[1] = vicreg_layout_take(&off, d, sizeof(double));
     size_t nd = n && d > SIZE_MAX / n ? SIZE_MAX : n * d;
     size_t mm = m && m > SIZE_MAX / m ? SIZE_MAX : m * m;
     at_zc[0] = vicreg_layout_take(&off, nd, elem_size);
@@ -83,11 +83,10 @@ static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, si
             out->sum[k] = (double *)(void *)(b + at_sum[k]);
             out->var[k] = (double *)(void *)(b + at_var[k]);
             out->zc[k] = b + at_zc[k];
-            out->coef[k] = (double *)(void *)(b + at_coef[k]);
+            out->factor[k] = (double *)(void *)(b + at_factor[k]);
         }
-        out->inv = (double *)(void *)(b + at_inv);
+        out->diff_sq = (double *)(void *)(b + at_diff_sq);
         out->mat = b + at_mat;
-        out->mat_dim = m;
     }
     return off;
 }

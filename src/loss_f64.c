@@ -1,24 +1,24 @@
 /*
- * loss_f64.c - the double instance of the loss computation and of the
- * sharded computation. The code is in the templates it includes;
- * this file only names the precision.
+ * loss_f64.c - the double instance of the templates: every computation of
+ * the library in this precision and its public entry points. The order
+ * below is the order of use: each template calls only functions of the
+ * ones before it.
  */
-#include <float.h>
+#define VICREG_REAL_F64
+#include "real.h"
+
 #include <math.h>
 
+#include "api.h"
 #include "blas.h"
+#include "clones.h"
 #include "context.h"
 #include "layout.h"
 #include "stats.h"
 
-#define REAL double
-#define REAL_MAX DBL_MAX
-#define REAL_MIN DBL_MIN
-#define FN(name) name##_f64
-
-#include "colstats.inc"
-#include "matrix.inc"
-#include "covpath.inc"
-#include "grampath.inc"
-#include "loss.inc"
-#include "shard.inc"
+#include "passes.inc"   /* pass 1 and pass 2 over the batches */
+#include "gradient.inc" /* the elementwise gradient pass */
+#include "products.inc" /* the two paths: SYRK, GEMM, what differs */
+#include "loss.inc"     /* one loss call */
+#include "shard.inc"    /* the three phases of a sharded call */
+#include "entry.inc"    /* the public entry points */

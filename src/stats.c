@@ -1,16 +1,17 @@
 /*
- * stats.c - the variance hinge, the collapse diagnostics and the overflow
- * bound: everything per column that is computed in double whatever the
- * input precision.
+ * stats.c - the variance hinge, the collapse diagnostics, the constant
+ * factors, the terms and the overflow bound: everything per column and
+ * per call that is computed in double whatever the input precision and
+ * whichever the path.
  */
 #include <float.h>
 #include <math.h>
 
 #include "stats.h"
 
-void vicreg_branch_stats(size_t n, size_t d, const double *var,
-                         const struct vicreg_params *p, double w,
-                         struct vicreg_branch_stats *st, double *coef)
+void vicreg_branch_stats_fill(size_t n, size_t d, const double *var,
+                              const struct vicreg_params *p, double w,
+                              struct vicreg_branch_stats *st, double *factor)
 {
     const double scale = -p->mu * w / ((double)d * (double)(n - 1));
     double hinge = 0.0, std_sum = 0.0, min_std = INFINITY, trace = 0.0, sum_var_sq = 0.0;
@@ -25,10 +26,11 @@ void vicreg_branch_stats(size_t n, size_t d, const double *var,
         if (s < p->gamma) {
             hinge += p->gamma - s;
             collapsed++;
-            coef[j] = scale / s;
+            factor[j] = scale / s;
         } else {
-            coef[j] = 0.0;
+            factor[j] = 0.0;
         }
+        factor[j] *= p->grad_scale;
     }
     st->hinge = hinge / (double)d;
     st->mean_std = std_sum / (double)d;
@@ -47,17 +49,17 @@ int vicreg_all_finite(size_t d, const double *a, const double *b, const double *
 }
 
 int vicreg_magnitude_ok(size_t n, size_t d, const struct vicreg_params *p,
-                        double var_max, double inv_total, double inv_col_max,
+                        double var_max, double diff_sq_total, double diff_sq_col_max,
                         double real_max)
 {
     /* q bounds every column's sum of squares; the hinge factor times Zc is
      * at most mu sqrt(n - 1) / (d (n - 1)) <= mu. */
     const double q = ((double)n - 1.0) * var_max;
-    return vicreg_bound_ok(n, d, p, q, inv_total, inv_col_max, p->mu, real_max);
+    return vicreg_bound_ok(n, d, p, q, diff_sq_total, diff_sq_col_max, p->mu, real_max);
 }
 
 int vicreg_bound_ok(size_t n, size_t d, const struct vicreg_params *p, double q,
-                    double inv_total, double inv_col_max, double hinge_grad,
+                    double diff_sq_total, double diff_sq_col_max, double hinge_grad,
                     double real_max)
 {
     const double nn = (double)n, dd = (double)d;
@@ -65,13 +67,14 @@ int vicreg_bound_ok(size_t n, size_t d, const struct vicreg_params *p, double q,
      * <= d q, and every entry and partial sum of a product with Zc
      * <= n d q sqrt(q). */
     const double product = fmax(dd * q, nn * dd * q * sqrt(q));
-    /* |dL/dZ| <= (lambda k_s |Za - Zb| + the hinge part + the covariance
-     * part) times the gradient scale. */
-    const double grad = (2.0 * p->lambda * sqrt(inv_col_max) + hinge_grad +
+    /* |dL/dZ| <= (the invariance part, at most 2 lambda |Za - Zb|, + the
+     * hinge part + the covariance part) times the gradient scale. */
+    const double grad = (2.0 * p->lambda * sqrt(diff_sq_col_max) + hinge_grad +
                          4.0 * p->nu * (product + q * sqrt(q))) * p->grad_scale;
     /* Sums of squared matrix entries, in double. */
     const double squares = (nn * nn + 1.0) * (dd * q) * (dd * q);
-    const double loss = p->lambda * inv_total + 2.0 * p->mu * p->gamma + (p->nu + 1.0) * squares;
+    const double loss =
+        p->lambda * diff_sq_total + 2.0 * p->mu * p->gamma + (p->nu + 1.0) * squares;
     const double real_limit = real_max / 8.0, double_limit = DBL_MAX / 8.0;
     return product <= real_limit && grad <= real_limit && loss <= double_limit;
 }
@@ -95,48 +98,15 @@ void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
     const int paper = p->convention == VICREG_CONVENTION_PAPER;
     const double nn = (double)n, dd = (double)d, n1 = (double)(n - 1);
     f->w = paper ? 1.0 : 0.5;
-    f->inv_scale = paper ? 1.0 / nn : 1.0 / (nn * dd);
+    f->invariance_scale = paper ? 1.0 / nn : 1.0 / (nn * dd);
     /* A power-of-two gradient scale multiplies these exactly, and with
      * them every gradient entry. */
-    f->inv_grad = p->lambda * 2.0 * f->inv_scale * p->grad_scale;
+    f->invariance_grad = p->lambda * 2.0 * f->invariance_scale * p->grad_scale;
     f->cov_grad = p->nu * 4.0 / (dd * n1 * n1) * p->grad_scale;
 }
 
-int vicreg_gradient_coefs(size_t n, size_t d, const struct vicreg_params *p,
-                          const struct vicreg_factors *f, int path, double *const var[2],
-                          struct vicreg_branch_stats st[2], double *const coef[2],
-                          double real_min, double real_max)
-{
-    const double n1 = (double)(n - 1);
-    /* The largest |coef_j| max(1, |Zc_ij|): a column's sum of squares
-     * (n - 1) Var_j bounds each of its |Zc_ij|^2. */
-    double coef_zc_max = 0.0;
-    for (int b = 0; b < 2; b++) {
-        vicreg_branch_stats(n, d, var[b], p, f->w, &st[b], coef[b]);
-        for (size_t j = 0; j < d; j++) {
-            coef[b][j] *= p->grad_scale;
-            if (path == VICREG_PATH_GRAM)
-                coef[b][j] -= f->cov_grad * n1 * var[b][j];
-            coef_zc_max = fmax(coef_zc_max,
-                               fabs(coef[b][j]) * fmax(1.0, sqrt(n1 * var[b][j])));
-        }
-    }
-    /* Folded, the product forms Zc_ij coef_j / cov_grad in the input
-     * precision before it applies alpha = cov_grad: that term must stay in
-     * range beside the product's own partial sums (which the magnitude
-     * bound keeps below real_max / 8), and alpha must be a normal number
-     * of that precision, or its rounding would lose the hinge term. */
-    const int fold = path == VICREG_PATH_COVARIANCE && f->cov_grad >= real_min &&
-                     coef_zc_max / f->cov_grad <= real_max / 8.0;
-    if (fold)
-        for (int b = 0; b < 2; b++)
-            for (size_t j = 0; j < d; j++)
-                coef[b][j] /= f->cov_grad;
-    return fold;
-}
-
 void vicreg_terms_fill(const struct vicreg_params *p, const struct vicreg_factors *f,
-                       size_t d, double inv_total, const struct vicreg_branch_stats st[2],
+                       size_t d, double diff_sq_total, const struct vicreg_branch_stats st[2],
                        const double offdiag[2], int path, struct vicreg_terms *t)
 {
     const double dd = (double)d;
@@ -150,7 +120,7 @@ void vicreg_terms_fill(const struct vicreg_params *p, const struct vicreg_factor
         t->effective_rank[b] = frobenius > 0.0 ? st[b].trace * st[b].trace / frobenius : 0.0;
     }
     t->path_used = path;
-    t->invariance = f->inv_scale * inv_total;
+    t->invariance = f->invariance_scale * diff_sq_total;
     t->loss = p->lambda * t->invariance + p->mu * f->w * (t->variance[0] + t->variance[1]) +
               p->nu * (t->covariance[0] + t->covariance[1]);
 }

@@ -1,9 +1,9 @@
-/* loss_f32.c - the float twin of the step (see loss.inc). */
+/* loss_f32.c - the float instance of the step (see loss.inc). */
+#define VICREG_REAL_F32
+#include "../real.h"
+
 #include "vicreg_mpi.h"
 
-#define REAL float
-#define SFX(name) name##_f32
-#define PRECISION VICREG_PRECISION_F32
 #define MPI_REAL_TYPE MPI_FLOAT
 
 #include "loss.inc"

@@ -1,9 +1,9 @@
-/* loss_f64.c - the double twin of the step (see loss.inc). */
+/* loss_f64.c - the double instance of the step (see loss.inc). */
+#define VICREG_REAL_F64
+#include "../real.h"
+
 #include "vicreg_mpi.h"
 
-#define REAL double
-#define SFX(name) name##_f64
-#define PRECISION VICREG_PRECISION_F64
 #define MPI_REAL_TYPE MPI_DOUBLE
 
 #include "loss.inc"

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "../checks.h"
 #include "internal.h"
 
 /* The largest count handed to one MPI call by vmpi_allreduce_sum(). The
@@ -43,41 +44,8 @@ static int add_block(size_t *acc, size_t a)
     return 1;
 }
 
-/* One array argument: [begin, end) in bytes; begin == end when absent. */
-struct span {
-    uintptr_t begin, end;
-};
-
-static struct span span_of(const void *p, size_t n, size_t d, size_t ld, size_t elem)
-{
-    struct span s = { 0, 0 };
-    if (p && n > 0) {
-        s.begin = (uintptr_t)p;
-        s.end = s.begin + ((n - 1) * ld + d) * elem;
-    }
-    return s;
-}
-
-static int overlaps(struct span a, struct span b)
-{
-    return a.begin != a.end && b.begin != b.end && a.begin < b.end && b.begin < a.end;
-}
-
-/* The leading dimension of an n x d array: the rules of libvicreg (ld >= d,
- * the extent fits size_t and BLAS's int). */
-static int check_ld(size_t n, size_t d, size_t ld, size_t elem)
-{
-    if (ld < d)
-        return VICREG_ERR_BAD_SHAPE;
-    if (ld > INT_MAX || n - 1 > (SIZE_MAX - d) / ld)
-        return VICREG_ERR_SIZE_OVERFLOW;
-    size_t count = (n - 1) * ld + d;
-    if (count > SIZE_MAX / elem || count * elem > UINTPTR_MAX)
-        return VICREG_ERR_SIZE_OVERFLOW;
-    return VICREG_OK;
-}
-
-/* This process's own arguments, before any communication. */
+/* This process's own arguments, before any communication, by libvicreg's
+ * rules (src/checks.h); a shard may have no row. */
 static int check_local(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
                        const void *za, size_t lda, const void *zb, size_t ldb,
                        const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
@@ -90,21 +58,15 @@ static int check_local(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
         return VICREG_ERR_SIZE_OVERFLOW;
     if (n == 0)
         return VICREG_OK; /* no row: nothing is read or written */
-    int status = check_ld(n, d, lda, elem);
+    int status = vicreg_check_ld(n, d, lda, elem);
     if (status == VICREG_OK)
-        status = check_ld(n, d, ldb, elem);
-    if (status == VICREG_OK && grad_a)
-        status = check_ld(n, d, ldga, elem);
-    if (status == VICREG_OK && grad_b)
-        status = check_ld(n, d, ldgb, elem);
-    if (status != VICREG_OK)
-        return status;
-    struct span a = span_of(za, n, d, lda, elem), b = span_of(zb, n, d, ldb, elem);
-    struct span ga = span_of(grad_a, n, d, ldga, elem), gb = span_of(grad_b, n, d, ldgb, elem);
-    if (overlaps(ga, a) || overlaps(ga, b) || overlaps(gb, a) || overlaps(gb, b)
-        || overlaps(ga, gb))
-        return VICREG_ERR_OVERLAP;
-    return VICREG_OK;
+        status = vicreg_check_ld(n, d, ldb, elem);
+    if (status == VICREG_OK)
+        status = vicreg_check_grad_ld(n, d, elem, grad_a, ldga, grad_b, ldgb);
+    if (status == VICREG_OK)
+        status = vicreg_check_grad_overlap(n, d, elem, za, lda, zb, ldb, n, grad_a, ldga,
+                                           grad_b, ldgb);
+    return status;
 }
 
 /* Bytes of the head of the layer buffer: the state and the three arrays
