@@ -194,9 +194,9 @@ static double gemm_alpha(size_t n, size_t d)
     return 4.0 / ((double)d * n1 * n1);
 }
 
-/* The BLAS floor: the calls of src/blas.h, src/covpath.inc and
- * src/grampath.inc for both branches, in the library's order (SYRK then
- * GEMM on branch a, then on branch b), without anything in between. */
+/* The BLAS floor: the calls of src/blas.h that src/products.inc makes
+ * for both branches, in the library's order (SYRK then GEMM on branch a,
+ * then on branch b), without anything in between. */
 static void floor_call(const struct buffers *b, int path)
 {
     const int n = (int)b->n, d = (int)b->d;
