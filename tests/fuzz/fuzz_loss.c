@@ -2,14 +2,33 @@
  * fuzz_loss.c - a libFuzzer harness that drives libvicreg's public API from
  * raw bytes and checks the contract, not just "no crash".
  *
- * One input is a short program: a few parameter settings (known and unknown
- * keys; values that are NaN, Inf, negative, denormal, huge or raw bits) and
- * up to four loss calls. Each call takes from the bytes: the precision,
+ * One input is a short program: parameter settings, then up to four loss
+ * calls on one context. The parameters are driven across the whole of
+ * their legal bounds, as vicreg_param_bounds() gives them at run time:
+ *   - the head byte may ask for a parameter block at the start (bit 6) and
+ *     one before every call (bit 7): every parameter at once (or a subset,
+ *     the others kept), each value from param_in_bounds() in fuzz_input.h:
+ *     both ends exactly, one and a few ulps inside them, every decade and
+ *     power of two between, log-uniform points over the whole range and
+ *     over its float32 part, ratios to the parameter before (any power of
+ *     two, and near the float32 and float64 exponent limits), and for the
+ *     convention and the path every legal integer; so that legal but
+ *     extreme combinations (nu = 1e-30 against mu = 1e9, gamma = 1e9 far
+ *     above the column stds, eps at DBL_MIN, a gradient scale near 0 or at
+ *     1e9) are reached;
+ *   - up to four single settings (known and unknown keys) whose value is a
+ *     special (NaN, +-Inf, -0, negative, subnormal, huge, just past 1e9),
+ *     a small multiple of 1/8, a value just outside the key's bounds, a
+ *     legal value from param_in_bounds(), or raw bits; each is checked
+ *     against the bounds: accepted exactly when legal, refused with
+ *     OUT_OF_RANGE (and the old value kept) when not.
+ * Each call takes from the bytes: the precision,
  * shapes n and d (0, 1, 2, small, or values that overflow int, size_t or the
  * byte count), four leading dimensions, which of ctx / za / zb / loss /
  * grad_a / grad_b are NULL, whether a gradient overlaps an input, and the
- * data (small values, raw float/double bits, or small values with NaN, Inf,
- * huge, tiny and denormal entries planted in them).
+ * data (small values, wider moderate values up to +-64, raw float/double
+ * bits, or small values with NaN, Inf, huge, tiny and denormal entries
+ * planted in them).
  *
  * Invariants checked on every call (a violation aborts, which libFuzzer
  * reports as a crash):
@@ -17,12 +36,13 @@
  *     the one the arguments call for: INVALID_ARGUMENT for a NULL, a shape
  *     error for a bad shape, OVERLAP for an overlapping gradient,
  *     NON_FINITE when a NaN/Inf is in the n x d part, OK for finite,
- *     moderate data (|x| <= 64);
+ *     moderate data (|x| <= 64), whatever the legal parameters;
  *   - the inputs are never written;
  *   - on error the loss and both gradient buffers, with guard bytes before
  *     and after each, are byte for byte as they were, and the context
  *     keeps the terms of its last successful call;
- *   - on success the loss and every gradient entry are finite, the guard
+ *   - on success the loss and every gradient entry are finite (with any
+ *     legal parameters, the extreme ones included), the guard
  *     bytes and the row padding of the gradients are untouched, the loss
  *     equals VICREG_TERM_LOSS, and calling again on the same context and on
  *     a fresh context with the same parameters gives bitwise equal results.
@@ -88,7 +108,11 @@ static size_t leading(struct reader *r, size_t d)
     return dimension(r, MAX_D + MAX_PAD);
 }
 
-static double param_value(struct reader *r)
+/* A value for a setting of key: the first byte picks a special (kept
+ * below 128 so that the committed seeds keep their meaning), a small
+ * multiple of 1/8, a value just outside the key's bounds, a legal value
+ * anywhere in them, or raw bits. */
+static double param_value(struct reader *r, int key)
 {
     static const double special[] = {
         0.0, -0.0, 1.0, -1.0, 25.0, 1e-4, 1e9, 1e9 + 1.0, 1e10, -1e-300,
@@ -98,8 +122,14 @@ static double param_value(struct reader *r)
     uint8_t b = byte(r);
     if (b < 128)
         return special[b % (sizeof special / sizeof special[0])];
-    if (b < 192)
+    if (b < 160)
         return (double)(int8_t)byte(r) / 8.0;
+    if (b < 176)
+        return param_outside(r, key);
+    if (b < 240) {
+        double v = param_in_bounds(r, key, NAN);
+        return isnan(v) ? 1.0 : v; /* unknown key: any value */
+    }
     uint64_t u = bits64(r);
     double v;
     memcpy(&v, &u, sizeof v);
@@ -122,13 +152,6 @@ static int param_key(struct reader *r)
 /* ---------------------------------------------------------------------
  * One loss call
  * --------------------------------------------------------------------- */
-static const int all_params[] = {
-    VICREG_PARAM_INVARIANCE_COEFF, VICREG_PARAM_VARIANCE_COEFF, VICREG_PARAM_COVARIANCE_COEFF,
-    VICREG_PARAM_STD_TARGET,       VICREG_PARAM_EPSILON,        VICREG_PARAM_CONVENTION,
-    VICREG_PARAM_PATH,             VICREG_PARAM_GRAD_SCALE,
-};
-#define N_PARAMS (sizeof all_params / sizeof all_params[0])
-
 static int call(int f64, vicreg_ctx *ctx, size_t n, size_t d, const void *za, size_t lda,
                 const void *zb, size_t ldb, double *loss, void *ga, size_t ldga, void *gb,
                 size_t ldgb)
@@ -159,8 +182,10 @@ static size_t extent(size_t n, size_t d, size_t ld)
 }
 
 /* Value from the data stream: mode 0 small, 1 raw bits, 2 small with
- * specials planted. Small values are multiples of 1/16 in [-8, 8) or up
- * to +-64: exactly representable in float. */
+ * specials planted, 3 wide: multiples of 1/2 in [-64, 64), still moderate,
+ * so that the column stds reach a scale of their own against gamma, eps
+ * and the parameters' ratios. Small values are multiples of 1/16 in
+ * [-8, 8) or up to +-64: exactly representable in float. */
 static double data_value(struct reader *r, int mode, int f64, int *finite, int *moderate)
 {
     double v;
@@ -174,6 +199,8 @@ static double data_value(struct reader *r, int mode, int f64, int *finite, int *
             memcpy(&f, &u, sizeof f);
             v = f;
         }
+    } else if (mode == 3) {
+        v = (double)(int8_t)byte(r) / 2.0;
     } else {
         uint8_t b = byte(r);
         v = (double)(int8_t)b / 16.0;
@@ -247,13 +274,22 @@ static int untouched_outside(const struct buf *b, const unsigned char *ref, size
     return 1;
 }
 
+/* The path the last successful call took, for messages. */
+static const char *path_used(const vicreg_ctx *ctx)
+{
+    double v = -1.0;
+    vicreg_ctx_get_term(ctx, VICREG_TERM_PATH_USED, &v);
+    return v == VICREG_PATH_COVARIANCE ? "covariance" : v == VICREG_PATH_GRAM ? "Gram" : "?";
+}
+
 static void copy_params(vicreg_ctx *to, const vicreg_ctx *from)
 {
-    for (size_t k = 0; k < N_PARAMS; k++) {
+    for (size_t k = 0; k < FUZZ_N_PARAMS; k++) {
+        const int key = fuzz_param_keys[k];
         double v;
-        CHECK(vicreg_ctx_get_param(from, all_params[k], &v) == VICREG_OK, "get_param");
-        CHECK(vicreg_ctx_set_param(to, all_params[k], v) == VICREG_OK,
-              "set_param refused the value get_param gave: key %d value %a", all_params[k], v);
+        CHECK(vicreg_ctx_get_param(from, key, &v) == VICREG_OK, "get_param");
+        CHECK(vicreg_ctx_set_param(to, key, v) == VICREG_OK,
+              "set_param refused the value get_param gave: key %d value %a", key, v);
     }
 }
 
@@ -267,7 +303,9 @@ static void one_call(struct reader *r, vicreg_ctx *ctx)
     const int null_ctx = (flags2 & 63) == 1, null_za = (flags2 & 63) == 2,
               null_zb = (flags2 & 63) == 3;
     const int overlap = (flags2 & 63) == 4 || (flags2 & 63) == 5; /* 4: ga = za, 5: gb = ga */
-    const int mode = (flags >> 5) % 3;
+    /* Data mode: bits 5-7 % 3, except 3 and 7 (unused by the first seeds):
+     * the wide mode 3. */
+    const int mode = (flags >> 5) == 3 || (flags >> 5) == 7 ? 3 : (flags >> 5) % 3;
 
     size_t n = dimension(r, MAX_N), d = dimension(r, MAX_D);
     size_t lda = leading(r, d), ldb = leading(r, d);
@@ -416,10 +454,18 @@ static void one_call(struct reader *r, vicreg_ctx *ctx)
     } else {
         double got;
         CHECK(vicreg_ctx_get_term(ctx, VICREG_TERM_LOSS, &got) == VICREG_OK, "get_term");
-        CHECK(isfinite(got), "non-finite loss %g (n %zu d %zu)", got, n, d);
+        CHECK(isfinite(got), "non-finite loss %g (%s n %zu d %zu; params %s)", got,
+              f64 ? "f64" : "f32", n, d, params_text(ctx));
         CHECK(null_loss || memcmp(&got, &loss, sizeof got) == 0, "loss != VICREG_TERM_LOSS");
-        CHECK(!ga || all_finite(ga, f64, n, d, ldga), "non-finite grad_a");
-        CHECK(!gb || all_finite(gb, f64, n, d, ldgb), "non-finite grad_b");
+        /* With any legal parameters: the extreme ones are where a factor
+         * folded into a product, or a ratio of two parameters, leaves the
+         * range of the input precision. */
+        CHECK(!ga || all_finite(ga, f64, n, d, ldga),
+              "VICREG_OK with a non-finite grad_a (%s n %zu d %zu, path used %s; params %s)",
+              f64 ? "f64" : "f32", n, d, path_used(ctx), params_text(ctx));
+        CHECK(!gb || all_finite(gb, f64, n, d, ldgb),
+              "VICREG_OK with a non-finite grad_b (%s n %zu d %zu, path used %s; params %s)",
+              f64 ? "f64" : "f32", n, d, path_used(ctx), params_text(ctx));
         CHECK(!ga || untouched_outside(&bga, ga0, elem, n, d, ldga),
               "grad_a written outside its n x d part");
         CHECK(!gb || untouched_outside(&bgb, gb0, elem, n, d, ldgb),
@@ -463,10 +509,9 @@ static void one_call(struct reader *r, vicreg_ctx *ctx)
 /* ---------------------------------------------------------------------
  * Parameters and the small calls
  * --------------------------------------------------------------------- */
-static void one_param(struct reader *r, vicreg_ctx *ctx)
+/* One setting, checked against the bounds. */
+static void set_checked(vicreg_ctx *ctx, int key, double value)
 {
-    const int key = param_key(r);
-    const double value = param_value(r);
     double before = 0.0, lo = 0.0, hi = 0.0, after = 0.0;
     const int known = vicreg_ctx_get_param(ctx, key, &before) == VICREG_OK;
     const int bstat = vicreg_param_bounds(key, &lo, &hi);
@@ -489,13 +534,29 @@ static void one_param(struct reader *r, vicreg_ctx *ctx)
               status);
         CHECK(memcmp(&before, &after, sizeof before) == 0, "key %d changed on error", key);
         /* Continuous parameters accept every in-range value. */
-        CHECK(!in_range || key == VICREG_PARAM_CONVENTION || key == VICREG_PARAM_PATH,
-              "key %d refused in-range %a", key, value);
+        CHECK(!in_range || param_is_enum(key), "key %d refused in-range %a", key, value);
     }
+    CHECK((status == VICREG_OK) == param_legal(key, value), "key %d value %a: status %d", key,
+          value, status);
     /* NULL out pointers. */
     CHECK(vicreg_ctx_get_param(ctx, key, NULL) == VICREG_ERR_INVALID_ARGUMENT, "NULL value");
     CHECK(vicreg_ctx_set_param(NULL, key, value) == VICREG_ERR_INVALID_ARGUMENT, "NULL ctx");
     CHECK(vicreg_param_bounds(key, NULL, &hi) == VICREG_ERR_INVALID_ARGUMENT, "NULL lower");
+}
+
+static void one_param(struct reader *r, vicreg_ctx *ctx)
+{
+    const int key = param_key(r);
+    set_checked(ctx, key, param_value(r, key));
+}
+
+/* A parameter block (fuzz_input.h): every parameter, or a subset, to a
+ * legal value anywhere in its bounds. */
+static void param_block(struct reader *r, vicreg_ctx *ctx)
+{
+    struct param_block pb;
+    param_block_read(r, &pb);
+    param_block_apply(ctx, &pb);
 }
 
 static void one_query(struct reader *r, vicreg_ctx *ctx)
@@ -527,12 +588,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(vicreg_ctx_get_term(ctx, VICREG_TERM_LOSS, &v) == VICREG_ERR_NO_RESULT,
           "a fresh context has terms");
 
+    /* Head: bits 0-5 % 5 single settings (the first seeds' head % 5),
+     * bits 4-5 the call count - 1, bit 6 a parameter block first, bit 7 a
+     * block before each call. */
     const uint8_t head = byte(&r);
-    const int nparams = head % (MAX_PARAMS + 1);
-    const int ncalls = 1 + (head >> 4) % MAX_CALLS;
+    const int nparams = (head & 0x3F) % (MAX_PARAMS + 1);
+    const int ncalls = 1 + ((head >> 4) & 3) % MAX_CALLS;
+    if (head & 0x40)
+        param_block(&r, ctx);
     for (int k = 0; k < nparams; k++)
         one_param(&r, ctx);
     for (int k = 0; k < ncalls; k++) {
+        if (head & 0x80)
+            param_block(&r, ctx);
         if (byte(&r) == 0xFF)
             one_query(&r, ctx);
         one_call(&r, ctx);
