@@ -19,6 +19,23 @@ struct buf {
     size_t len, cap;
 };
 
+/* The arrays of a layer in the order the file holds them, into arr with
+ * their lengths into len: the weights (in x out), then, with batch norm,
+ * gamma, beta and the running mean and variance (out each). Returns how
+ * many. The writer and the reader both go by it. */
+#define LAYER_ARRAYS 5
+static size_t layer_arrays(const struct fm_layer *L, float *arr[LAYER_ARRAYS],
+                           size_t len[LAYER_ARRAYS])
+{
+    float *const all[LAYER_ARRAYS] = { L->w, L->gamma, L->beta, L->mean, L->var };
+    const size_t count = L->has_bn ? LAYER_ARRAYS : 1;
+    for (size_t k = 0; k < count; k++) {
+        arr[k] = all[k];
+        len[k] = k == 0 ? L->in * L->out : L->out;
+    }
+    return count;
+}
+
 static void put(struct buf *b, const void *src, size_t n)
 {
     if (b->len + n > b->cap) {
@@ -78,14 +95,11 @@ void fm_checkpoint_save(const char *path, const struct fm_mlp *m, const struct f
     put_u64(&b, info->seed);
     put_u32(&b, info->epochs);
     for (size_t l = 0; l < m->n_layers; l++) {
-        const struct fm_layer *L = &m->layer[l];
-        put_f32s(&b, L->w, L->in * L->out);
-        if (L->has_bn) {
-            put_f32s(&b, L->gamma, L->out);
-            put_f32s(&b, L->beta, L->out);
-            put_f32s(&b, L->mean, L->out);
-            put_f32s(&b, L->var, L->out);
-        }
+        float *arr[LAYER_ARRAYS];
+        size_t len[LAYER_ARRAYS];
+        size_t count = layer_arrays(&m->layer[l], arr, len);
+        for (size_t k = 0; k < count; k++)
+            put_f32s(&b, arr[k], len[k]);
     }
     uLong crc = crc32(0L, Z_NULL, 0);
     for (size_t off = 0; off < b.len; off += 1u << 30) {
@@ -220,14 +234,11 @@ void fm_checkpoint_load(const char *path, struct fm_mlp *m, struct fm_ckpt_info 
     fm_rng_seed(&rng, 0, 0);
     fm_mlp_init(m, nl, widths, !flags[nl - 1], &rng);
     for (size_t l = 0; l < nl; l++) {
-        struct fm_layer *L = &m->layer[l];
-        get_f32s(&r, L->w, L->in * L->out);
-        if (L->has_bn) {
-            get_f32s(&r, L->gamma, L->out);
-            get_f32s(&r, L->beta, L->out);
-            get_f32s(&r, L->mean, L->out);
-            get_f32s(&r, L->var, L->out);
-        }
+        float *arr[LAYER_ARRAYS];
+        size_t len[LAYER_ARRAYS];
+        size_t count = layer_arrays(&m->layer[l], arr, len);
+        for (size_t k = 0; k < count; k++)
+            get_f32s(&r, arr[k], len[k]);
     }
     if (r.pos != r.len)
         fm_die("%s: %zu unexpected bytes before the CRC", path, r.len - r.pos);

@@ -406,18 +406,9 @@ class Checker:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--meson', required=True)
-    ap.add_argument('--pkg-config', required=True)
-    ap.add_argument('--objdump', required=True)
-    ap.add_argument('--build-root', required=True)
-    ap.add_argument('--source-root', required=True)
-    ap.add_argument('--prefix', required=True)
-    ap.add_argument('--libdir', required=True)
-    ap.add_argument('--includedir', required=True)
-    ap.add_argument('--version', required=True)
-    ap.add_argument('--soversion', required=True)
-    ap.add_argument('--blas', required=True)
-    ap.add_argument('--program', required=True)
+    for option in ('meson', 'pkg-config', 'objdump', 'build-root', 'source-root', 'prefix',
+                   'libdir', 'includedir', 'version', 'soversion', 'blas', 'program'):
+        ap.add_argument('--' + option, required=True)
     ap.add_argument('--expect-shared', action='store_true')
     ap.add_argument('--expect-static', action='store_true')
     ap.add_argument('--keep', action='store_true', help='keep the temporary tree')

@@ -25,10 +25,12 @@ Checked in README.md and in every .md file of the docs directory:
 """
 
 import argparse
-import glob
 import os
 import re
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import docpages  # noqa: E402  (tests/meta, beside this script)
 
 MARKER = re.compile(r'^\s*<!--\s*same-as:\s*(\S+)\s*-->\s*$')
 ANY_MARKER = re.compile(r'^\s*<!--\s*(same-as:\s*\S+|readme-example|python-example)\s*-->\s*$')
@@ -183,8 +185,7 @@ def check_links(path, lines, page_anchors):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--readme', required=True)
-    ap.add_argument('--docs', help='a directory whose *.md files are checked too')
+    docpages.add_arguments(ap)
     ap.add_argument('--root', required=True, help='the source root')
     ap.add_argument('--min-same-as', type=int, default=1,
                     help='fail when fewer same-as markers are found in all')
@@ -192,16 +193,11 @@ def main():
                     help='fail when README.md is larger (0: no limit)')
     args = ap.parse_args()
 
-    readme = os.environ.get('VICREG_README') or args.readme
-    docs = os.environ.get('VICREG_DOCS') or args.docs
+    readme, docs = docpages.readme_and_docs(args)
     files = [readme]
     if docs:
-        if not os.path.isdir(docs):
-            print('FAIL: the docs directory {} does not exist'.format(docs))
-            return 1
-        pages = sorted(glob.glob(os.path.join(docs, '*.md')))
-        if not pages:
-            print('FAIL: {} holds no .md file'.format(docs))
+        pages = docpages.pages(docs)
+        if pages is None:
             return 1
         files += pages
 

@@ -18,7 +18,6 @@ README and another docs directory to check (a copy, for instance).
 """
 
 import argparse
-import glob
 import os
 import re
 import shlex
@@ -26,6 +25,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import docpages  # noqa: E402  (tests/meta, beside this script)
 
 MARKER = re.compile(r'^\s*<!--\s*readme-example\s*-->\s*$')
 OPEN_C = re.compile(r'^\s*(`{3,}|~{3,})\s*[cC]\s*$')
@@ -75,28 +77,22 @@ def numbered(code, first):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--readme', required=True)
-    ap.add_argument('--docs', help='a directory whose *.md files are checked too')
+    docpages.add_arguments(ap)
     ap.add_argument('--min-examples', type=int, default=1,
                     help='fail when fewer examples are found in all')
     ap.add_argument('--include', required=True, help='the include/ directory')
     ap.add_argument('--library', required=True, help='the built libvicreg.so')
     args = ap.parse_args()
 
-    readme = os.environ.get('VICREG_README') or args.readme
-    docs = os.environ.get('VICREG_DOCS') or args.docs
+    readme, docs = docpages.readme_and_docs(args)
     if not os.path.isfile(readme):
         print('FAIL: {} does not exist; the README must hold a C example after a line '
               '"<!-- readme-example -->"'.format(readme))
         return 1
     files = [(readme, True)]
     if docs:
-        if not os.path.isdir(docs):
-            print('FAIL: the docs directory {} does not exist'.format(docs))
-            return 1
-        pages = sorted(glob.glob(os.path.join(docs, '*.md')))
-        if not pages:
-            print('FAIL: {} holds no .md file'.format(docs))
+        pages = docpages.pages(docs)
+        if pages is None:
             return 1
         files += [(p, False) for p in pages]
 

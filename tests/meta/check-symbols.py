@@ -165,10 +165,8 @@ def show(title, names):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--nm', required=True)
-    ap.add_argument('--library', required=True)
-    ap.add_argument('--map', required=True)
-    ap.add_argument('--header', required=True)
+    for option in ('nm', 'library', 'map', 'header'):
+        ap.add_argument('--' + option, required=True)
     args = ap.parse_args()
 
     lib, lib_nodes, nm_out = library_symbols(args.nm, args.library)

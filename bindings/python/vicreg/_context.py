@@ -271,29 +271,30 @@ class Context:
         Returns a LossResult (loss, terms, grad_a, grad_b). Errors of the
         library raise VicregError; nothing passed in is changed then.
         """
-        za, lda, zb, ldb = batches(za, zb)
-        n, d = za.shape
-        grads, lds = gradient_buffers(grad, out, (n, d), za.dtype)
-        function, ptr = self._function("vicreg_loss", za.dtype)
-        loss = ctypes.c_double()
-        return self._call(function, n, d, ptr(za), lda, ptr(zb), ldb,
-                          ctypes.byref(loss), ptr(grads[0]), lds[0],
-                          ptr(grads[1]), lds[1], loss=loss, grads=grads)
+        return self._loss("vicreg_loss", za, zb, grad, out)
 
     def loss_rows(self, za, zb, row0, rows, *, grad=True, out=None):
         """The loss of the whole batch, as ``loss``, but the gradient rows
         row0 .. row0 + rows - 1 only (arrays of rows x d): for a process
         that holds the whole batch and needs its own shard's gradient.
         Needs libvicreg >= 1.1."""
+        return self._loss("vicreg_loss_rows", za, zb, grad, out,
+                          rows=rows, between=(row0, rows))
+
+    def _loss(self, stem, za, zb, grad, out, rows=None, between=()):
+        """The loss call ``stem`` (vicreg_loss or vicreg_loss_rows) on two
+        batches, with the gradients grad and out ask for: n x d, or rows x
+        d where rows is given. between: the arguments the call takes after
+        the batches and before the loss pointer."""
         za, lda, zb, ldb = batches(za, zb)
         n, d = za.shape
-        grads, lds = gradient_buffers(grad, out, (rows, d), za.dtype)
-        function, ptr = self._function("vicreg_loss_rows", za.dtype)
+        shape = (n if rows is None else rows, d)
+        grads, lds = gradient_buffers(grad, out, shape, za.dtype)
+        function, ptr = self._function(stem, za.dtype)
         loss = ctypes.c_double()
-        return self._call(function, n, d, ptr(za), lda, ptr(zb), ldb,
-                          row0, rows, ctypes.byref(loss), ptr(grads[0]),
-                          lds[0], ptr(grads[1]), lds[1], loss=loss,
-                          grads=grads)
+        return self._call(function, n, d, ptr(za), lda, ptr(zb), ldb, *between,
+                          ctypes.byref(loss), ptr(grads[0]), lds[0],
+                          ptr(grads[1]), lds[1], loss=loss, grads=grads)
 
     def _function(self, stem, dtype):
         """The _f32 or _f64 C function for dtype, and a function turning an

@@ -29,6 +29,33 @@ fn packed_rows(len: usize, cols: usize) -> Result<usize> {
     Ok(len / cols)
 }
 
+/// `BadShape` unless a slice of `len` elements holds `rows` rows of `cols`
+/// values with leading dimension `ld` (see [`span`]).
+fn holds(len: usize, rows: usize, cols: usize, ld: usize) -> Result<()> {
+    if len < span(rows, cols, ld)? {
+        return Err(Error::BadShape);
+    }
+    Ok(())
+}
+
+/// The shape accessors `rows`, `cols` and `ld` of [`Batch`] and
+/// [`BatchMut`].
+macro_rules! shape_accessors {
+    () => {
+        pub fn rows(&self) -> usize {
+            self.rows
+        }
+
+        pub fn cols(&self) -> usize {
+            self.cols
+        }
+
+        pub fn ld(&self) -> usize {
+            self.ld
+        }
+    };
+}
+
 /// A read-only row-major batch in the caller's slice.
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a, T: Real> {
@@ -43,9 +70,7 @@ impl<'a, T: Real> Batch<'a, T> {
     /// `ld < cols` or the slice is too short; `SizeOverflow` when the span
     /// does not fit `usize`. Padding between rows is never read.
     pub fn new(data: &'a [T], rows: usize, cols: usize, ld: usize) -> Result<Self> {
-        if data.len() < span(rows, cols, ld)? {
-            return Err(Error::BadShape);
-        }
+        holds(data.len(), rows, cols, ld)?;
         Ok(Batch { data, rows, cols, ld })
     }
 
@@ -56,17 +81,7 @@ impl<'a, T: Real> Batch<'a, T> {
         Batch::new(data, rows, cols, cols)
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    pub fn ld(&self) -> usize {
-        self.ld
-    }
+    shape_accessors!();
 
     pub fn data(&self) -> &'a [T] {
         self.data
@@ -90,9 +105,7 @@ pub struct BatchMut<'a, T: Real> {
 impl<'a, T: Real> BatchMut<'a, T> {
     /// As [`Batch::new`].
     pub fn new(data: &'a mut [T], rows: usize, cols: usize, ld: usize) -> Result<Self> {
-        if data.len() < span(rows, cols, ld)? {
-            return Err(Error::BadShape);
-        }
+        holds(data.len(), rows, cols, ld)?;
         Ok(BatchMut { data, rows, cols, ld })
     }
 
@@ -102,17 +115,7 @@ impl<'a, T: Real> BatchMut<'a, T> {
         BatchMut::new(data, rows, cols, cols)
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    pub fn ld(&self) -> usize {
-        self.ld
-    }
+    shape_accessors!();
 
     pub fn data(&self) -> &[T] {
         self.data

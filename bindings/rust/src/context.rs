@@ -154,8 +154,56 @@ fn grad_ptr<T: Real>(
     }
 }
 
-fn same_shape<T: Real>(za: &Batch<'_, T>, zb: &Batch<'_, T>) -> Result<()> {
-    if za.rows() != zb.rows() || za.cols() != zb.cols() {
+/// The arguments every entry point takes after the context, `n, d, za,
+/// lda, zb, ldb`, of two batches checked to have one shape.
+struct Pair<T> {
+    n: usize,
+    d: usize,
+    za: *const T,
+    lda: usize,
+    zb: *const T,
+    ldb: usize,
+}
+
+impl<T: Real> Pair<T> {
+    /// `BadShape` when the batches differ in shape.
+    fn new(za: &Batch<'_, T>, zb: &Batch<'_, T>) -> Result<Pair<T>> {
+        if za.rows() != zb.rows() || za.cols() != zb.cols() {
+            return Err(Error::BadShape);
+        }
+        let (n, d) = (za.rows(), za.cols());
+        Ok(Pair { n, d, za: za.ptr(), lda: za.ld(), zb: zb.ptr(), ldb: zb.ld() })
+    }
+}
+
+/// The gradient arguments `grad_a, ldga, grad_b, ldgb` of two optional
+/// buffers, each checked to have `rows` x `cols` values (see [`grad_ptr`]).
+struct Grads<T> {
+    a: *mut T,
+    lda: usize,
+    b: *mut T,
+    ldb: usize,
+}
+
+impl<T: Real> Grads<T> {
+    fn new(
+        grad_a: Option<&mut BatchMut<'_, T>>,
+        grad_b: Option<&mut BatchMut<'_, T>>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Grads<T>> {
+        let (a, lda) = grad_ptr(grad_a, rows, cols)?;
+        let (b, ldb) = grad_ptr(grad_b, rows, cols)?;
+        Ok(Grads { a, lda, b, ldb })
+    }
+}
+
+/// `BadShape` unless the caller's sharded statistics buffers (`sums`
+/// doubles, and `scatter` doubles where the call takes a scatter buffer)
+/// are at least [`shard_sizes`]`(d)` long.
+fn check_shard_buffers(d: usize, sums: usize, scatter: Option<usize>) -> Result<()> {
+    let (sums_len, scatter_len) = shard_sizes(d)?;
+    if sums < sums_len || scatter.map_or(false, |len| len < scatter_len) {
         return Err(Error::BadShape);
     }
     Ok(())
@@ -308,28 +356,14 @@ impl Context {
         grad_a: Option<&mut BatchMut<'_, T>>,
         grad_b: Option<&mut BatchMut<'_, T>>,
     ) -> Result<f64> {
-        same_shape(za, zb)?;
-        let (n, d) = (za.rows(), za.cols());
-        let (ga, ldga) = grad_ptr(grad_a, n, d)?;
-        let (gb, ldgb) = grad_ptr(grad_b, n, d)?;
+        let p = Pair::new(za, zb)?;
+        let g = Grads::new(grad_a, grad_b, p.n, p.d)?;
         let mut loss = 0.0;
         // SAFETY: every array holds its rows (checked by Batch and
         // grad_ptr), and the gradients are exclusive borrows.
         check(unsafe {
-            (T::LOSS)(
-                self.ptr.as_ptr(),
-                n,
-                d,
-                za.ptr(),
-                za.ld(),
-                zb.ptr(),
-                zb.ld(),
-                &mut loss,
-                ga,
-                ldga,
-                gb,
-                ldgb,
-            )
+            (T::LOSS)(self.ptr.as_ptr(), p.n, p.d, p.za, p.lda, p.zb, p.ldb,
+                      &mut loss, g.a, g.lda, g.b, g.ldb)
         })?;
         Ok(loss)
     }
@@ -347,30 +381,14 @@ impl Context {
         grad_a: Option<&mut BatchMut<'_, T>>,
         grad_b: Option<&mut BatchMut<'_, T>>,
     ) -> Result<f64> {
-        same_shape(za, zb)?;
-        let (n, d) = (za.rows(), za.cols());
-        let (ga, ldga) = grad_ptr(grad_a, rows, d)?;
-        let (gb, ldgb) = grad_ptr(grad_b, rows, d)?;
+        let p = Pair::new(za, zb)?;
+        let g = Grads::new(grad_a, grad_b, rows, p.d)?;
         let mut loss = 0.0;
         // SAFETY: as in loss_with; the gradients hold `rows` rows, all the
         // C call writes (it checks row0 + rows <= n itself).
         check(unsafe {
-            (T::LOSS_ROWS)(
-                self.ptr.as_ptr(),
-                n,
-                d,
-                za.ptr(),
-                za.ld(),
-                zb.ptr(),
-                zb.ld(),
-                row0,
-                rows,
-                &mut loss,
-                ga,
-                ldga,
-                gb,
-                ldgb,
-            )
+            (T::LOSS_ROWS)(self.ptr.as_ptr(), p.n, p.d, p.za, p.lda, p.zb, p.ldb,
+                           row0, rows, &mut loss, g.a, g.lda, g.b, g.ldb)
         })?;
         Ok(loss)
     }
@@ -385,23 +403,12 @@ impl Context {
         zb: &Batch<'_, T>,
         sums: &mut [f64],
     ) -> Result<()> {
-        same_shape(za, zb)?;
-        let (sums_len, _) = shard_sizes(za.cols())?;
-        if sums.len() < sums_len {
-            return Err(Error::BadShape);
-        }
+        let p = Pair::new(za, zb)?;
+        check_shard_buffers(p.d, sums.len(), None)?;
         // SAFETY: the arrays hold their rows; sums holds sums_len doubles.
         check(unsafe {
-            (T::SHARD_SUMS)(
-                self.ptr.as_ptr(),
-                za.rows(),
-                za.cols(),
-                za.ptr(),
-                za.ld(),
-                zb.ptr(),
-                zb.ld(),
-                sums.as_mut_ptr(),
-            )
+            (T::SHARD_SUMS)(self.ptr.as_ptr(), p.n, p.d, p.za, p.lda, p.zb, p.ldb,
+                            sums.as_mut_ptr())
         })
     }
 
@@ -415,25 +422,13 @@ impl Context {
         sums: &[f64],
         scatter: &mut [f64],
     ) -> Result<()> {
-        same_shape(za, zb)?;
-        let (sums_len, scatter_len) = shard_sizes(za.cols())?;
-        if sums.len() < sums_len || scatter.len() < scatter_len {
-            return Err(Error::BadShape);
-        }
+        let p = Pair::new(za, zb)?;
+        check_shard_buffers(p.d, sums.len(), Some(scatter.len()))?;
         // SAFETY: as in shard_sums; scatter is an exclusive borrow, so it
         // cannot overlap sums.
         check(unsafe {
-            (T::SHARD_SCATTER)(
-                self.ptr.as_ptr(),
-                za.rows(),
-                za.cols(),
-                za.ptr(),
-                za.ld(),
-                zb.ptr(),
-                zb.ld(),
-                sums.as_ptr(),
-                scatter.as_mut_ptr(),
-            )
+            (T::SHARD_SCATTER)(self.ptr.as_ptr(), p.n, p.d, p.za, p.lda, p.zb, p.ldb,
+                               sums.as_ptr(), scatter.as_mut_ptr())
         })
     }
 
@@ -450,33 +445,14 @@ impl Context {
         grad_a: Option<&mut BatchMut<'_, T>>,
         grad_b: Option<&mut BatchMut<'_, T>>,
     ) -> Result<f64> {
-        same_shape(za, zb)?;
-        let (n, d) = (za.rows(), za.cols());
-        let (sums_len, scatter_len) = shard_sizes(d)?;
-        if sums.len() < sums_len || scatter.len() < scatter_len {
-            return Err(Error::BadShape);
-        }
-        let (ga, ldga) = grad_ptr(grad_a, n, d)?;
-        let (gb, ldgb) = grad_ptr(grad_b, n, d)?;
+        let p = Pair::new(za, zb)?;
+        check_shard_buffers(p.d, sums.len(), Some(scatter.len()))?;
+        let g = Grads::new(grad_a, grad_b, p.n, p.d)?;
         let mut loss = 0.0;
         // SAFETY: every array holds what the call reads or writes.
         check(unsafe {
-            (T::SHARD_FINISH)(
-                self.ptr.as_ptr(),
-                n,
-                d,
-                za.ptr(),
-                za.ld(),
-                zb.ptr(),
-                zb.ld(),
-                sums.as_ptr(),
-                scatter.as_ptr(),
-                &mut loss,
-                ga,
-                ldga,
-                gb,
-                ldgb,
-            )
+            (T::SHARD_FINISH)(self.ptr.as_ptr(), p.n, p.d, p.za, p.lda, p.zb, p.ldb,
+                              sums.as_ptr(), scatter.as_ptr(), &mut loss, g.a, g.lda, g.b, g.ldb)
         })?;
         Ok(loss)
     }

@@ -56,20 +56,23 @@ pub trait Real: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     const SHARD_FINISH: ShardFinishFn<Self>;
 }
 
-impl Real for f32 {
-    const PRECISION: Precision = Precision::F32;
-    const LOSS: LossFn<f32> = sys::vicreg_loss_f32;
-    const LOSS_ROWS: LossRowsFn<f32> = sys::vicreg_loss_rows_f32;
-    const SHARD_SUMS: ShardSumsFn<f32> = sys::vicreg_shard_sums_f32;
-    const SHARD_SCATTER: ShardScatterFn<f32> = sys::vicreg_shard_scatter_f32;
-    const SHARD_FINISH: ShardFinishFn<f32> = sys::vicreg_shard_finish_f32;
+/// `impl Real` for one of the two types: its precision key and its twin of
+/// each entry point.
+macro_rules! impl_real {
+    ($t:ty, $precision:ident, $loss:ident, $rows:ident, $sums:ident, $scatter:ident,
+     $finish:ident) => {
+        impl Real for $t {
+            const PRECISION: Precision = Precision::$precision;
+            const LOSS: LossFn<$t> = sys::$loss;
+            const LOSS_ROWS: LossRowsFn<$t> = sys::$rows;
+            const SHARD_SUMS: ShardSumsFn<$t> = sys::$sums;
+            const SHARD_SCATTER: ShardScatterFn<$t> = sys::$scatter;
+            const SHARD_FINISH: ShardFinishFn<$t> = sys::$finish;
+        }
+    };
 }
 
-impl Real for f64 {
-    const PRECISION: Precision = Precision::F64;
-    const LOSS: LossFn<f64> = sys::vicreg_loss_f64;
-    const LOSS_ROWS: LossRowsFn<f64> = sys::vicreg_loss_rows_f64;
-    const SHARD_SUMS: ShardSumsFn<f64> = sys::vicreg_shard_sums_f64;
-    const SHARD_SCATTER: ShardScatterFn<f64> = sys::vicreg_shard_scatter_f64;
-    const SHARD_FINISH: ShardFinishFn<f64> = sys::vicreg_shard_finish_f64;
-}
+impl_real!(f32, F32, vicreg_loss_f32, vicreg_loss_rows_f32, vicreg_shard_sums_f32,
+           vicreg_shard_scatter_f32, vicreg_shard_finish_f32);
+impl_real!(f64, F64, vicreg_loss_f64, vicreg_loss_rows_f64, vicreg_shard_sums_f64,
+           vicreg_shard_scatter_f64, vicreg_shard_finish_f64);

@@ -79,34 +79,6 @@ extern "C" {
     pub fn vicreg_ctx_get_param(ctx: *const vicreg_ctx, param: c_int, value: *mut c_double)
         -> c_int;
     pub fn vicreg_param_bounds(param: c_int, lower: *mut c_double, upper: *mut c_double) -> c_int;
-    pub fn vicreg_loss_f32(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_float,
-        lda: usize,
-        zb: *const c_float,
-        ldb: usize,
-        loss: *mut c_double,
-        grad_a: *mut c_float,
-        ldga: usize,
-        grad_b: *mut c_float,
-        ldgb: usize,
-    ) -> c_int;
-    pub fn vicreg_loss_f64(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_double,
-        lda: usize,
-        zb: *const c_double,
-        ldb: usize,
-        loss: *mut c_double,
-        grad_a: *mut c_double,
-        ldga: usize,
-        grad_b: *mut c_double,
-        ldgb: usize,
-    ) -> c_int;
     pub fn vicreg_ctx_scratch_bytes(
         ctx: *const vicreg_ctx,
         n: usize,
@@ -121,111 +93,66 @@ extern "C" {
 
     // VICREG_1.1
     pub fn vicreg_shard_sizes(d: usize, sums_len: *mut usize, scatter_len: *mut usize) -> c_int;
-    pub fn vicreg_shard_sums_f32(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_float,
-        lda: usize,
-        zb: *const c_float,
-        ldb: usize,
-        sums: *mut c_double,
-    ) -> c_int;
-    pub fn vicreg_shard_sums_f64(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_double,
-        lda: usize,
-        zb: *const c_double,
-        ldb: usize,
-        sums: *mut c_double,
-    ) -> c_int;
-    pub fn vicreg_shard_scatter_f32(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_float,
-        lda: usize,
-        zb: *const c_float,
-        ldb: usize,
-        sums: *const c_double,
-        scatter: *mut c_double,
-    ) -> c_int;
-    pub fn vicreg_shard_scatter_f64(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_double,
-        lda: usize,
-        zb: *const c_double,
-        ldb: usize,
-        sums: *const c_double,
-        scatter: *mut c_double,
-    ) -> c_int;
-    pub fn vicreg_shard_finish_f32(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_float,
-        lda: usize,
-        zb: *const c_float,
-        ldb: usize,
-        sums: *const c_double,
-        scatter: *const c_double,
-        loss: *mut c_double,
-        grad_a: *mut c_float,
-        ldga: usize,
-        grad_b: *mut c_float,
-        ldgb: usize,
-    ) -> c_int;
-    pub fn vicreg_shard_finish_f64(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_double,
-        lda: usize,
-        zb: *const c_double,
-        ldb: usize,
-        sums: *const c_double,
-        scatter: *const c_double,
-        loss: *mut c_double,
-        grad_a: *mut c_double,
-        ldga: usize,
-        grad_b: *mut c_double,
-        ldgb: usize,
-    ) -> c_int;
-    pub fn vicreg_loss_rows_f32(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_float,
-        lda: usize,
-        zb: *const c_float,
-        ldb: usize,
-        row0: usize,
-        rows: usize,
-        loss: *mut c_double,
-        grad_a: *mut c_float,
-        ldga: usize,
-        grad_b: *mut c_float,
-        ldgb: usize,
-    ) -> c_int;
-    pub fn vicreg_loss_rows_f64(
-        ctx: *mut vicreg_ctx,
-        n: usize,
-        d: usize,
-        za: *const c_double,
-        lda: usize,
-        zb: *const c_double,
-        ldb: usize,
-        row0: usize,
-        rows: usize,
-        loss: *mut c_double,
-        grad_a: *mut c_double,
-        ldga: usize,
-        grad_b: *mut c_double,
-        ldgb: usize,
-    ) -> c_int;
     pub fn vicreg_ctx_buffer(ctx: *mut vicreg_ctx, bytes: usize, out: *mut *mut c_void) -> c_int;
 }
+
+/// Declares one entry point that takes two batches: the context, the
+/// `n, d, za, lda, zb, ldb` every such call begins with (element type
+/// `$t`), then the call's own arguments.
+macro_rules! pair_fn {
+    ($t:ty, $name:ident($($arg:ident: $ty:ty),*)) => {
+        pub fn $name(
+            ctx: *mut vicreg_ctx,
+            n: usize,
+            d: usize,
+            za: *const $t,
+            lda: usize,
+            zb: *const $t,
+            ldb: usize,
+            $($arg: $ty),*
+        ) -> c_int;
+    };
+}
+
+/// The entry points that come as an `_f32` and an `_f64` twin, declared
+/// once for the element type `$t` (`c_float` or `c_double`) and the twin's
+/// names.
+macro_rules! twins {
+    ($t:ty, $loss:ident, $sums:ident, $scatter:ident, $finish:ident, $rows:ident) => {
+        extern "C" {
+            // VICREG_1.0
+            pair_fn!($t, $loss(
+                loss: *mut c_double, grad_a: *mut $t, ldga: usize, grad_b: *mut $t, ldgb: usize
+            ));
+
+            // VICREG_1.1
+            pair_fn!($t, $sums(sums: *mut c_double));
+            pair_fn!($t, $scatter(sums: *const c_double, scatter: *mut c_double));
+            pair_fn!($t, $finish(
+                sums: *const c_double, scatter: *const c_double,
+                loss: *mut c_double, grad_a: *mut $t, ldga: usize, grad_b: *mut $t, ldgb: usize
+            ));
+            pair_fn!($t, $rows(
+                row0: usize, rows: usize,
+                loss: *mut c_double, grad_a: *mut $t, ldga: usize, grad_b: *mut $t, ldgb: usize
+            ));
+        }
+    };
+}
+
+twins!(
+    c_float,
+    vicreg_loss_f32,
+    vicreg_shard_sums_f32,
+    vicreg_shard_scatter_f32,
+    vicreg_shard_finish_f32,
+    vicreg_loss_rows_f32
+);
+twins!(
+    c_double,
+    vicreg_loss_f64,
+    vicreg_shard_sums_f64,
+    vicreg_shard_scatter_f64,
+    vicreg_shard_finish_f64,
+    vicreg_loss_rows_f64
+);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::make_batches;
+use common::{loss_grad, make_batches};
 use vicreg::{sys, Batch, BatchMut, Context, Convention, Param, Path, Precision, Term};
 
 #[test]
@@ -117,15 +117,7 @@ fn gradients_optional_and_scaled() {
     let (za, zb) = make_batches(13, n, d);
     let (a, b) = (Batch::packed(&za, d).unwrap(), Batch::packed(&zb, d).unwrap());
     let mut ctx = Context::new().unwrap();
-    let (mut ga, mut gb) = (vec![0.0; n * d], vec![0.0; n * d]);
-    let loss = ctx
-        .loss_grad(
-            &a,
-            &b,
-            &mut BatchMut::packed(&mut ga, d).unwrap(),
-            &mut BatchMut::packed(&mut gb, d).unwrap(),
-        )
-        .unwrap();
+    let (loss, ga, gb) = loss_grad(&mut ctx, &a, &b);
     assert_eq!(ctx.loss(&a, &b), Ok(loss));
     let mut only_b = vec![0.0; n * d];
     let r = ctx.loss_with(&a, &b, None, Some(&mut BatchMut::packed(&mut only_b, d).unwrap()));
@@ -135,15 +127,7 @@ fn gradients_optional_and_scaled() {
     assert!(ga.iter().any(|&v| v != 0.0));
 
     ctx.set_param(Param::GradScale, 4.0).unwrap();
-    let (mut ga4, mut gb4) = (vec![0.0; n * d], vec![0.0; n * d]);
-    let loss4 = ctx
-        .loss_grad(
-            &a,
-            &b,
-            &mut BatchMut::packed(&mut ga4, d).unwrap(),
-            &mut BatchMut::packed(&mut gb4, d).unwrap(),
-        )
-        .unwrap();
+    let (loss4, ga4, gb4) = loss_grad(&mut ctx, &a, &b);
     assert_eq!(loss4, loss, "the scale applies to gradients only");
     for k in 0..n * d {
         assert_eq!(ga4[k], 4.0 * ga[k]);

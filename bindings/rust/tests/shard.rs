@@ -4,39 +4,34 @@
 
 mod common;
 
-use common::{make_batches, rel, rel_err, to_f32};
-use vicreg::{Batch, BatchMut, Context, Term};
+use common::{loss_grad, make_batches, rel, rel_err, to_f32, TERMS};
+use vicreg::{Batch, BatchMut, Context};
 
-const TERMS: [Term; 6] = [
-    Term::Loss,
-    Term::Invariance,
-    Term::VarianceA,
-    Term::VarianceB,
-    Term::CovarianceA,
-    Term::CovarianceB,
-];
+/// The batches of `make_batches(seed, n, d)` and what one loss call on the
+/// whole of them gives.
+struct Whole {
+    za: Vec<f64>,
+    zb: Vec<f64>,
+    loss: f64,
+    terms: Vec<f64>,
+    ga: Vec<f64>,
+    gb: Vec<f64>,
+}
 
-/// (loss, six terms, grad_a, grad_b) of the whole batch.
-fn whole(za: &[f64], zb: &[f64], d: usize) -> (f64, Vec<f64>, Vec<f64>, Vec<f64>) {
+fn whole(seed: u64, n: usize, d: usize) -> Whole {
+    let (za, zb) = make_batches(seed, n, d);
     let mut ctx = Context::new().unwrap();
-    let (mut ga, mut gb) = (vec![0.0; za.len()], vec![0.0; zb.len()]);
-    let loss = ctx
-        .loss_grad(
-            &Batch::packed(za, d).unwrap(),
-            &Batch::packed(zb, d).unwrap(),
-            &mut BatchMut::packed(&mut ga, d).unwrap(),
-            &mut BatchMut::packed(&mut gb, d).unwrap(),
-        )
-        .unwrap();
+    let (loss, ga, gb) =
+        loss_grad(&mut ctx, &Batch::packed(&za, d).unwrap(), &Batch::packed(&zb, d).unwrap());
     let terms = TERMS.iter().map(|&t| ctx.term(t).unwrap()).collect();
-    (loss, terms, ga, gb)
+    Whole { za, zb, loss, terms, ga, gb }
 }
 
 #[test]
 fn shards_equal_the_whole_batch_f64() {
     let (n, d) = (23, 6);
-    let (za, zb) = make_batches(29, n, d);
-    let (want_loss, want_terms, want_ga, want_gb) = whole(&za, &zb, d);
+    let Whole { za, zb, loss: want_loss, terms: want_terms, ga: want_ga, gb: want_gb } =
+        whole(29, n, d);
     // Shards of 0, 1, 7 and 15 rows, each with its own context.
     let bounds = [0, 0, 1, 8, n];
     let (sums_len, scatter_len) = vicreg::shard_sizes(d).unwrap();
@@ -88,8 +83,7 @@ fn shards_equal_the_whole_batch_f64() {
 #[test]
 fn shards_equal_the_whole_batch_f32() {
     let (n, d) = (12, 5);
-    let (za, zb) = make_batches(31, n, d);
-    let (want_loss, _, want_ga, _) = whole(&za, &zb, d);
+    let Whole { za, zb, loss: want_loss, ga: want_ga, .. } = whole(31, n, d);
     let (fa, fb) = (to_f32(&za), to_f32(&zb));
     let half = n / 2 * d;
     let parts = [(&fa[..half], &fb[..half]), (&fa[half..], &fb[half..])];
@@ -121,8 +115,7 @@ fn shards_equal_the_whole_batch_f32() {
 #[test]
 fn loss_rows_equals_the_rows_of_the_loss() {
     let (n, d) = (10, 7);
-    let (za, zb) = make_batches(37, n, d);
-    let (want_loss, _, want_ga, want_gb) = whole(&za, &zb, d);
+    let Whole { za, zb, loss: want_loss, ga: want_ga, gb: want_gb, .. } = whole(37, n, d);
     let (a, b) = (Batch::packed(&za, d).unwrap(), Batch::packed(&zb, d).unwrap());
     let mut ctx = Context::new().unwrap();
     // All rows: the same bits as the whole call.

@@ -7,17 +7,8 @@
 
 mod common;
 
-use common::{load_all, rel_err, Case, TERM_KEYS};
+use common::{load_all, rel_err, Case, TERMS, TERM_KEYS};
 use vicreg::{Batch, BatchMut, Context, Convention, Param, Path, Real, Term};
-
-const TERMS: [Term; 6] = [
-    Term::Loss,
-    Term::Invariance,
-    Term::VarianceA,
-    Term::VarianceB,
-    Term::CovarianceA,
-    Term::CovarianceB,
-];
 
 /// The value gradient buffers hold before a call: written entries must lose
 /// it, padding must keep it.

@@ -7,6 +7,8 @@
 use std::fs;
 use std::path::PathBuf;
 
+use vicreg::{Batch, BatchMut, Context, Term};
+
 /// The six values every vector file carries, in VICREG_TERM_* order.
 pub const TERM_KEYS: [&str; 6] = [
     "loss",
@@ -15,6 +17,16 @@ pub const TERM_KEYS: [&str; 6] = [
     "variance_b",
     "covariance_a",
     "covariance_b",
+];
+
+/// The same six, as terms of the safe API.
+pub const TERMS: [Term; 6] = [
+    Term::Loss,
+    Term::Invariance,
+    Term::VarianceA,
+    Term::VarianceB,
+    Term::CovarianceA,
+    Term::CovarianceB,
 ];
 
 #[derive(Debug)]
@@ -241,4 +253,24 @@ pub fn make_batches(seed: u64, n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
 /// `v` as a vector of f32.
 pub fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
+}
+
+/// `ctx.loss_grad` of `a` and `b` into new packed gradient buffers: the
+/// loss, grad_a and grad_b.
+pub fn loss_grad(
+    ctx: &mut Context,
+    a: &Batch<'_, f64>,
+    b: &Batch<'_, f64>,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let (len, d) = (a.rows() * a.cols(), a.cols());
+    let (mut ga, mut gb) = (vec![0.0; len], vec![0.0; len]);
+    let loss = ctx
+        .loss_grad(
+            a,
+            b,
+            &mut BatchMut::packed(&mut ga, d).unwrap(),
+            &mut BatchMut::packed(&mut gb, d).unwrap(),
+        )
+        .unwrap();
+    (loss, ga, gb)
 }
