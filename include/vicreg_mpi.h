@@ -28,6 +28,15 @@
  * A shard may hold any number of rows, 0 and 1 included; N must be at
  * least 2.
  *
+ * Two ways to make the call, one step underneath: a handle,
+ * vicreg_mpi_ctx (since 1.1), made once from a vicreg_ctx and a
+ * communicator, which keeps the layer's state itself
+ * (vicreg_mpi_ctx_loss_f32() and _f64()); or the 1.0 calls
+ * vicreg_mpi_loss_f32() and _f64(), which take the context and the
+ * communicator at each step and keep the layer's state in the context's
+ * layer buffer. New code should use the handle. What this header says of
+ * "the call" or "a step" holds for both.
+ *
  * Gradient scaling for data-parallel training
  * -------------------------------------------
  * The gradient returned is exactly dL/dZ of the global loss for the shard's
@@ -115,24 +124,37 @@
  * Memory and the context
  * ----------------------
  * The layer keeps its state (the strategy setting, the report of the last
- * call) and its buffers in the context's layer buffer (vicreg_ctx_buffer()):
- * the gathered batch (N x 2d elements) or the two statistics buffers
- * ((d^2 + 3 d + 2) doubles), plus a staging copy of the shard's gradient
- * rows and the P row counts. It grows to the largest need seen and is
- * reused: after the first call at a shape and strategy, later calls at that
- * shape allocate nothing (neither here nor in libvicreg's scratch, with the
- * path parameter unchanged). That buffer belongs to
- * libvicreg-mpi once any vicreg_mpi_* function has used the context; do
- * not use it for anything else. One context per process and per thread, as
- * for libvicreg. The layer calls only libvicreg's public functions.
+ * call) and its buffers: the gathered batch (N x 2d elements) or the two
+ * statistics buffers ((d^2 + 3 d + 2) doubles), plus a staging copy of the
+ * shard's gradient rows and the P row counts. They grow to the largest
+ * need seen and are reused: after the first call at a shape and strategy,
+ * later calls at that shape allocate nothing (neither here nor in
+ * libvicreg's scratch, with the path parameter unchanged). Where they live
+ * depends on the calls:
+ *
+ *   - a handle (vicreg_mpi_ctx, since 1.1) keeps them itself, allocated by
+ *     this layer and freed by vicreg_mpi_ctx_destroy(); it does not touch
+ *     the context's layer buffer (vicreg_ctx_buffer()), which stays free
+ *     for another layer such as a binding;
+ *   - the 1.0 calls on a vicreg_ctx (vicreg_mpi_loss_*, _set_strategy,
+ *     _get_strategy, _get_info) keep them in the context's layer buffer.
+ *     That buffer belongs to libvicreg-mpi once any of these functions has
+ *     used the context; do not use it for anything else (these calls then
+ *     return VICREG_ERR_INVALID_ARGUMENT).
+ *
+ * The two are independent: a handle's strategy and report are not the 1.0
+ * calls' on its context, and the other way round. Both run the same step.
+ * One context per process and per thread, as for libvicreg. The layer
+ * calls only libvicreg's public functions.
  *
  * Threads
  * -------
  * The layer makes its MPI calls from the calling thread and starts none:
  * MPI must be initialised at a thread level that allows calls from that
  * thread (MPI_THREAD_FUNNELED from the main thread; MPI_THREAD_MULTIPLE for
- * steps in several threads at once, each with its own context and
- * communicator).
+ * steps in several threads at once, each with its own context, handle and
+ * communicator). A handle, its context and every other handle made from
+ * that context are used by one thread at a time.
  */
 #ifndef VICREG_MPI_H
 #define VICREG_MPI_H
@@ -152,6 +174,34 @@ extern "C" {
 #else
 #define VICREG_MPI_API
 #endif
+
+/* ----------------------------------------------------------------------
+ * Version of libvicreg-mpi, its own, apart from libvicreg's (vicreg.h).
+ *
+ * MAJOR is the soname's number, libvicreg-mpi.so.1: it changes only with
+ * an incompatible change of the ABI (a removed or changed function), and
+ * a program linked against any 1.x.y runs unchanged against every later
+ * 1.x.y. MINOR rises with every addition, which goes into a new symbol
+ * version node of src/mpi/vicreg_mpi.map (VICREG_MPI_1.<minor>) inheriting
+ * the previous one; released nodes are never edited. PATCH rises with a
+ * release that only fixes. 1.1.0 added the handle (vicreg_mpi_ctx) and the
+ * version functions, in node VICREG_MPI_1.1.
+ * ---------------------------------------------------------------------- */
+#define VICREG_MPI_VERSION_MAJOR 1
+#define VICREG_MPI_VERSION_MINOR 1
+#define VICREG_MPI_VERSION_PATCH 0
+#define VICREG_MPI_VERSION_NUMBER \
+    (VICREG_MPI_VERSION_MAJOR * 10000 + VICREG_MPI_VERSION_MINOR * 100 \
+     + VICREG_MPI_VERSION_PATCH)
+
+/* The version of the libvicreg-mpi that is running: major*10000 +
+ * minor*100 + patch. Compare with VICREG_MPI_VERSION_NUMBER, the version
+ * the caller was built with. Since 1.1. */
+VICREG_MPI_API unsigned vicreg_mpi_version_number(void);
+
+/* The running version as a static string such as "1.1.0"; never NULL.
+ * Since 1.1. */
+VICREG_MPI_API const char *vicreg_mpi_version_string(void);
 
 /* ----------------------------------------------------------------------
  * Status codes of this layer, beyond libvicreg's VICREG_ERR_* (which it
@@ -267,6 +317,86 @@ enum {
  * key, layer buffer in use by something else); VICREG_ERR_NO_RESULT (no
  * successful call yet). Since 1.0. */
 VICREG_MPI_API int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value);
+
+/* ----------------------------------------------------------------------
+ * The handle (since 1.1)
+ *
+ * A vicreg_mpi_ctx binds a vicreg_ctx (the loss parameters, the terms of
+ * the last step, libvicreg's scratch) to a communicator, and holds the
+ * layer's own state: the strategy setting, the report of its last
+ * successful step and its buffers (see "Memory and the context"). Its
+ * calls do what the 1.0 calls do, on the handle's state instead of the
+ * context's layer buffer: a step through vicreg_mpi_ctx_loss_f32() gives
+ * bit for bit the loss, terms and gradient rows of vicreg_mpi_loss_f32()
+ * on the handle's context and communicator.
+ * ---------------------------------------------------------------------- */
+typedef struct vicreg_mpi_ctx vicreg_mpi_ctx;
+
+/* Makes a handle for steps of ctx over comm and stores it in *out (written
+ * only on success). The strategy is AUTO, there is no report yet.
+ *
+ *   ctx   kept, not owned and not copied: it must outlive the handle, and
+ *         its parameters at each step are the step's. Several handles may
+ *         share a context (one thread at a time, see "Threads").
+ *   comm  an intra-communicator, kept as given, not duplicated: creation
+ *         and destruction are local (no collective), and comm must stay
+ *         valid (not freed) while the handle is used. The layer's
+ *         collectives are blocking, so they do not mix with the caller's
+ *         point-to-point messages on comm; the caller must not have its
+ *         own collective pending on comm during a step.
+ *
+ * Returns VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL ctx or out;
+ * MPI_COMM_NULL, an inter-communicator, MPI not initialised or already
+ * finalised); VICREG_ERR_NO_MEMORY. Local. Since 1.1. */
+VICREG_MPI_API int vicreg_mpi_ctx_create(vicreg_ctx *ctx, MPI_Comm comm,
+                                         vicreg_mpi_ctx **out);
+
+/* Frees the handle and its buffers; the context and the communicator stay
+ * the caller's. NULL does nothing. Local (no MPI call, so it may come
+ * after MPI_Finalize()). Since 1.1. */
+VICREG_MPI_API void vicreg_mpi_ctx_destroy(vicreg_mpi_ctx *h);
+
+/* Sets the strategy of the handle's next steps, as
+ * vicreg_mpi_set_strategy() does for the 1.0 calls. Every process must set
+ * the same. Returns VICREG_OK or VICREG_ERR_INVALID_ARGUMENT (NULL h,
+ * unknown strategy). Local. Since 1.1. */
+VICREG_MPI_API int vicreg_mpi_ctx_set_strategy(vicreg_mpi_ctx *h, int strategy);
+
+/* Stores the handle's strategy setting in *strategy. Returns VICREG_OK or
+ * VICREG_ERR_INVALID_ARGUMENT (NULL pointer). Since 1.1. */
+VICREG_MPI_API int vicreg_mpi_ctx_get_strategy(const vicreg_mpi_ctx *h, int *strategy);
+
+/* Stores in *value an entry (VICREG_MPI_INFO_*) of the report of the
+ * handle's last successful step. Returns VICREG_OK;
+ * VICREG_ERR_INVALID_ARGUMENT (NULL pointer, unknown key);
+ * VICREG_ERR_NO_RESULT (no successful step on this handle yet). Since
+ * 1.1. */
+VICREG_MPI_API int vicreg_mpi_ctx_get_info(const vicreg_mpi_ctx *h, int key,
+                                           double *value);
+
+/* vicreg_mpi_loss_f32() on the handle's context and communicator, with
+ * the handle's strategy setting, its report and its buffers: the same
+ * arguments after them, the same collective behaviour, results and
+ * statuses, except that the context's layer buffer is not used (so never
+ * "in use by something else"). A NULL h is VICREG_ERR_INVALID_ARGUMENT on
+ * this process only: without a handle there is no communicator to tell
+ * the others. Since 1.1. */
+VICREG_MPI_API int vicreg_mpi_ctx_loss_f32(vicreg_mpi_ctx *h,
+                                           size_t n_local, size_t d,
+                                           const float *za, size_t lda,
+                                           const float *zb, size_t ldb,
+                                           double *loss,
+                                           float *grad_a, size_t ldga,
+                                           float *grad_b, size_t ldgb);
+
+/* The same as vicreg_mpi_ctx_loss_f32() for double arrays. Since 1.1. */
+VICREG_MPI_API int vicreg_mpi_ctx_loss_f64(vicreg_mpi_ctx *h,
+                                           size_t n_local, size_t d,
+                                           const double *za, size_t lda,
+                                           const double *zb, size_t ldb,
+                                           double *loss,
+                                           double *grad_a, size_t ldga,
+                                           double *grad_b, size_t ldgb);
 
 #ifdef __cplusplus
 }

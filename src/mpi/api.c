@@ -1,14 +1,30 @@
 /*
- * api.c - libvicreg-mpi's local functions: status descriptions, the
- * strategy setting, the byte model and the report, and the layer's state
- * in the context's buffer.
+ * api.c - libvicreg-mpi's local functions: the version, status
+ * descriptions, the handle, the strategy setting, the byte model and the
+ * report, and the layer's state in its buffer (the handle's own, or the
+ * context's layer buffer for the 1.0 calls).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
 /* "vicrmpi1": marks a layer buffer that this layer initialised. */
 #define VMPI_MAGIC UINT64_C(0x766963726d706931)
+
+#define VMPI_STR2(x) #x
+#define VMPI_STR(x) VMPI_STR2(x)
+
+unsigned vicreg_mpi_version_number(void)
+{
+    return VICREG_MPI_VERSION_NUMBER;
+}
+
+const char *vicreg_mpi_version_string(void)
+{
+    return VMPI_STR(VICREG_MPI_VERSION_MAJOR) "." VMPI_STR(VICREG_MPI_VERSION_MINOR) "." VMPI_STR(
+        VICREG_MPI_VERSION_PATCH);
+}
 
 const char *vicreg_mpi_strerror(int status)
 {
@@ -22,7 +38,25 @@ const char *vicreg_mpi_strerror(int status)
     }
 }
 
-int vmpi_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out)
+void vmpi_state_init(struct vmpi_state *state)
+{
+    memset(state, 0, sizeof *state);
+    state->magic = VMPI_MAGIC;
+    state->strategy = VICREG_MPI_STRATEGY_AUTO;
+}
+
+struct vicreg_mpi_ctx vmpi_slot_handle(vicreg_ctx *ctx, MPI_Comm comm)
+{
+    struct vicreg_mpi_ctx h;
+    memset(&h, 0, sizeof h);
+    h.ctx = ctx;
+    h.comm = comm;
+    h.in_slot = 1;
+    return h;
+}
+
+/* The 1.0 calls: the state at the start of the context's layer buffer. */
+static int slot_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out)
 {
     void *p = NULL;
     int status = vicreg_ctx_buffer(ctx, 0, &p);
@@ -42,22 +76,109 @@ int vmpi_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out)
         return status;
     if (fresh) {
         struct vmpi_state init;
-        memset(&init, 0, sizeof init);
-        init.magic = VMPI_MAGIC;
-        init.strategy = VICREG_MPI_STRATEGY_AUTO;
+        vmpi_state_init(&init);
         memcpy(p, &init, sizeof init);
     }
     *out = p;
     return VICREG_OK;
 }
 
+/* A handle's own buffer, made at least `bytes` long: a new block, the old
+ * contents copied, the old block freed (so the address changes exactly
+ * when it grows). */
+static int own_state_get(struct vicreg_mpi_ctx *h, size_t bytes, struct vmpi_state **out)
+{
+    if (bytes > h->bytes) {
+        if (bytes > SIZE_MAX - 63)
+            return VICREG_ERR_SIZE_OVERFLOW;
+        size_t size = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple */
+        unsigned char *p = aligned_alloc(64, size);
+        if (!p)
+            return VICREG_ERR_NO_MEMORY;
+        if (h->bytes > 0)
+            memcpy(p, h->buf, h->bytes);
+        memset(p + h->bytes, 0, size - h->bytes);
+        free(h->buf);
+        h->buf = p;
+        h->bytes = size;
+        h->allocations++;
+    }
+    *out = (struct vmpi_state *)(void *)h->buf;
+    return VICREG_OK;
+}
+
+int vmpi_state_get(struct vicreg_mpi_ctx *h, size_t bytes, struct vmpi_state **out)
+{
+    if (h->in_slot)
+        return slot_state_get(h->ctx, bytes, out);
+    return own_state_get(h, bytes, out);
+}
+
+/* The handle's state; never NULL (made by vicreg_mpi_ctx_create()). */
+static const struct vmpi_state *own_state(const vicreg_mpi_ctx *h)
+{
+    return (const struct vmpi_state *)(const void *)h->buf;
+}
+
+int vicreg_mpi_ctx_create(vicreg_ctx *ctx, MPI_Comm comm, vicreg_mpi_ctx **out)
+{
+    if (!out)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    if (!ctx || !vmpi_usable(comm))
+        return VICREG_ERR_INVALID_ARGUMENT;
+    vicreg_mpi_ctx *h = malloc(sizeof *h);
+    if (!h)
+        return VICREG_ERR_NO_MEMORY;
+    memset(h, 0, sizeof *h);
+    h->ctx = ctx;
+    h->comm = comm;
+    struct vmpi_state *state;
+    int status = own_state_get(h, VMPI_STATE_BYTES, &state);
+    if (status != VICREG_OK) {
+        free(h);
+        return status;
+    }
+    vmpi_state_init(state);
+    *out = h;
+    return VICREG_OK;
+}
+
+void vicreg_mpi_ctx_destroy(vicreg_mpi_ctx *h)
+{
+    if (!h)
+        return;
+    free(h->buf);
+    free(h);
+}
+
+static int valid_strategy(int strategy)
+{
+    return strategy == VICREG_MPI_STRATEGY_AUTO || strategy == VICREG_MPI_STRATEGY_REDUCE
+           || strategy == VICREG_MPI_STRATEGY_GATHER;
+}
+
+int vicreg_mpi_ctx_set_strategy(vicreg_mpi_ctx *h, int strategy)
+{
+    if (!h || !valid_strategy(strategy))
+        return VICREG_ERR_INVALID_ARGUMENT;
+    ((struct vmpi_state *)(void *)h->buf)->strategy = strategy;
+    return VICREG_OK;
+}
+
+int vicreg_mpi_ctx_get_strategy(const vicreg_mpi_ctx *h, int *strategy)
+{
+    if (!h || !strategy)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    *strategy = own_state(h)->strategy;
+    return VICREG_OK;
+}
+
 int vicreg_mpi_set_strategy(vicreg_ctx *ctx, int strategy)
 {
-    if (!ctx || (strategy != VICREG_MPI_STRATEGY_AUTO && strategy != VICREG_MPI_STRATEGY_REDUCE
-                 && strategy != VICREG_MPI_STRATEGY_GATHER))
+    if (!ctx || !valid_strategy(strategy))
         return VICREG_ERR_INVALID_ARGUMENT;
     struct vmpi_state *state;
-    int status = vmpi_state_get(ctx, 0, &state);
+    int status = slot_state_get(ctx, 0, &state);
     if (status == VICREG_OK)
         state->strategy = strategy;
     return status;
@@ -123,19 +244,9 @@ void vmpi_report(const struct vmpi_step *s)
     state->bytes_gather = s->bytes_gather;
 }
 
-int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value)
+/* An entry of the report in state. */
+static int report_value(const struct vmpi_state *state, int key, double *value)
 {
-    if (!ctx || !value || key < VICREG_MPI_INFO_STRATEGY || key > VICREG_MPI_INFO_BYTES_GATHER)
-        return VICREG_ERR_INVALID_ARGUMENT;
-    void *p = NULL;
-    int status = vicreg_ctx_buffer(ctx, 0, &p);
-    if (status != VICREG_OK)
-        return status;
-    if (!p)
-        return VICREG_ERR_NO_RESULT;
-    const struct vmpi_state *state = p;
-    if (state->magic != VMPI_MAGIC)
-        return VICREG_ERR_INVALID_ARGUMENT;
     if (!state->has_report)
         return VICREG_ERR_NO_RESULT;
     switch (key) {
@@ -160,4 +271,32 @@ int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value)
         break;
     }
     return VICREG_OK;
+}
+
+static int valid_key(int key)
+{
+    return key >= VICREG_MPI_INFO_STRATEGY && key <= VICREG_MPI_INFO_BYTES_GATHER;
+}
+
+int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value)
+{
+    if (!ctx || !value || !valid_key(key))
+        return VICREG_ERR_INVALID_ARGUMENT;
+    void *p = NULL;
+    int status = vicreg_ctx_buffer(ctx, 0, &p);
+    if (status != VICREG_OK)
+        return status;
+    if (!p)
+        return VICREG_ERR_NO_RESULT;
+    const struct vmpi_state *state = p;
+    if (state->magic != VMPI_MAGIC)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    return report_value(state, key, value);
+}
+
+int vicreg_mpi_ctx_get_info(const vicreg_mpi_ctx *h, int key, double *value)
+{
+    if (!h || !value || !valid_key(key))
+        return VICREG_ERR_INVALID_ARGUMENT;
+    return report_value(own_state(h), key, value);
 }

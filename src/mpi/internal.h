@@ -1,7 +1,9 @@
 /*
- * internal.h - what the sources of libvicreg-mpi share: the layer's state
- * in the context's buffer, the bookkeeping of one step, and the collective
- * helpers. Never installed.
+ * internal.h - what the sources of libvicreg-mpi share: the layer's state,
+ * the handle that holds it (its own, or for the 1.0 calls a stand-in whose
+ * storage is the context's layer buffer), the bookkeeping of one step, and
+ * the collective helpers. Never installed; the tests read the handle's
+ * fields to see that its buffer is reused.
  */
 #ifndef VICREG_MPI_INTERNAL_H
 #define VICREG_MPI_INTERNAL_H
@@ -11,7 +13,8 @@
 
 #include "vicreg_mpi.h"
 
-/* The first bytes of the context's layer buffer. The buffer keeps its first
+/* The first bytes of the layer's buffer: the handle's own, or the
+ * context's layer buffer for the 1.0 calls. Either buffer keeps its first
  * bytes when it grows, so this survives every later growth. */
 struct vmpi_state {
     uint64_t magic;       /* VMPI_MAGIC once initialised by this layer */
@@ -24,8 +27,31 @@ struct vmpi_state {
     double bytes_gather;
 };
 
+/* The handle (vicreg_mpi_ctx). Its buffer holds, in this order, the state,
+ * the P row counts (three arrays) and the strategy's region and staging
+ * rows (see step.c); it grows to the largest step and keeps its contents
+ * when it grows. The 1.0 calls run the same step on a stand-in made on the
+ * stack by vmpi_slot_handle(): in_slot set, and the buffer is then the
+ * context's layer buffer (vicreg_ctx_buffer()), buf and bytes unused. */
+struct vicreg_mpi_ctx {
+    vicreg_ctx *ctx;      /* not owned */
+    MPI_Comm comm;        /* the caller's, kept as given (not a duplicate) */
+    int in_slot;
+    unsigned char *buf;   /* 64-byte aligned, `bytes` long; the state first */
+    size_t bytes;
+    size_t allocations;   /* of buf so far: the tests watch it */
+};
+
+/* The stand-in handle of a 1.0 call on ctx and comm. */
+struct vicreg_mpi_ctx vmpi_slot_handle(vicreg_ctx *ctx, MPI_Comm comm);
+
+/* A communicator this layer can use: MPI initialised and not finalised, an
+ * intra-communicator, not MPI_COMM_NULL. Local. */
+int vmpi_usable(MPI_Comm comm);
+
 /* What one step needs to know after the agreement. */
 struct vmpi_step {
+    struct vicreg_mpi_ctx *home; /* where the state and buffers are */
     vicreg_ctx *ctx;
     MPI_Comm comm;
     int rank, nprocs;
@@ -36,7 +62,7 @@ struct vmpi_step {
     /* Status of growing the layer buffer for the strategy: each strategy
      * shares it with the other processes before its first collective. */
     int alloc_status;
-    /* Inside the layer buffer (valid when alloc_status is VICREG_OK). */
+    /* Inside the layer's buffer (valid when alloc_status is VICREG_OK). */
     struct vmpi_state *state;
     int *counts, *displs; /* rows of each shard and where it starts (gather) */
     void *region;         /* the strategy's statistics or gathered batch */
@@ -44,12 +70,17 @@ struct vmpi_step {
     void *stage_b;        /* n x d each, or NULL when not asked for */
 };
 
-/* The layer's state in ctx's layer buffer, which is made at least `bytes`
- * long (and at least the state's size). A buffer that another user of the
- * context made is refused: VICREG_ERR_INVALID_ARGUMENT. Otherwise VICREG_OK
- * or VICREG_ERR_NO_MEMORY. The buffer's address may change on growth; the
- * state is always at its start. */
-int vmpi_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out);
+/* The layer's state at the start of h's buffer, which is made at least
+ * `bytes` long (and at least the state's size): the handle's own buffer,
+ * or, for a stand-in, h->ctx's layer buffer, where a buffer that another
+ * user of the context made is refused (VICREG_ERR_INVALID_ARGUMENT).
+ * Otherwise VICREG_OK, VICREG_ERR_NO_MEMORY or VICREG_ERR_SIZE_OVERFLOW.
+ * The buffer's address may change on growth; the state is always at its
+ * start. */
+int vmpi_state_get(struct vicreg_mpi_ctx *h, size_t bytes, struct vmpi_state **out);
+
+/* A fresh state: the default strategy, no report. */
+void vmpi_state_init(struct vmpi_state *state);
 
 /* Bytes of the state at the start of the buffer, a multiple of 64. */
 #define VMPI_STATE_BYTES ((sizeof(struct vmpi_state) + 63) / 64 * 64)
@@ -66,7 +97,7 @@ double vmpi_volume(size_t n_global, size_t d, size_t elem, int strategy);
  * counts, the choice of strategy and the buffer. Returns VICREG_OK, or a
  * status that every process returns alike (apart from the cases the
  * header names). s->alloc_status must still be shared by the caller. */
-int vmpi_begin(struct vmpi_step *s, vicreg_ctx *ctx, MPI_Comm comm,
+int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
                size_t n, size_t d, int precision,
                const void *za, size_t lda, const void *zb, size_t ldb,
                const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb);

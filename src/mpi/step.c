@@ -1,8 +1,9 @@
 /*
  * step.c - the collective part of a step that does not depend on the
  * precision: this process's argument checks, the agreement between the
- * processes, the row counts, the choice of strategy, the layer buffer, and
- * the helpers that move statuses and data.
+ * processes, the row counts, the choice of strategy, the layer's buffer
+ * (the handle's own or the context's, see vmpi_state_get()), and the
+ * helpers that move statuses and data.
  */
 #include <float.h>
 #include <limits.h>
@@ -133,7 +134,7 @@ static int agree(MPI_Comm comm, int status, const double *x)
 }
 
 /* A communicator this layer can use; otherwise nothing can be shared. */
-static int usable(MPI_Comm comm)
+int vmpi_usable(MPI_Comm comm)
 {
     int flag = 0;
     if (MPI_Initialized(&flag) != MPI_SUCCESS || !flag)
@@ -183,7 +184,7 @@ static size_t region_bytes(const struct vmpi_step *s, size_t elem)
     return s->n_global * w * elem;
 }
 
-/* Grows the layer buffer for the strategy and lays it out. */
+/* Grows the layer's buffer for the strategy and lays it out. */
 static int layout(struct vmpi_step *s, size_t elem, int stage_a, int stage_b)
 {
     size_t head = head_bytes(s->nprocs), region = region_bytes(s, elem);
@@ -193,7 +194,7 @@ static int layout(struct vmpi_step *s, size_t elem, int stage_a, int stage_b)
         || !add_block(&total, stage_a ? grad : 0) || !add_block(&total, stage_b ? grad : 0))
         return VICREG_ERR_SIZE_OVERFLOW;
     struct vmpi_state *state;
-    int status = vmpi_state_get(s->ctx, total, &state);
+    int status = vmpi_state_get(s->home, total, &state);
     if (status != VICREG_OK)
         return status;
     unsigned char *p = (unsigned char *)state;
@@ -207,17 +208,20 @@ static int layout(struct vmpi_step *s, size_t elem, int stage_a, int stage_b)
     return VICREG_OK;
 }
 
-int vmpi_begin(struct vmpi_step *s, vicreg_ctx *ctx, MPI_Comm comm,
+int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
                size_t n, size_t d, int precision,
                const void *za, size_t lda, const void *zb, size_t ldb,
                const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
 {
+    vicreg_ctx *ctx = h->ctx;
+    MPI_Comm comm = h->comm;
     memset(s, 0, sizeof *s);
-    if (!usable(comm))
+    if (!vmpi_usable(comm))
         return VICREG_ERR_INVALID_ARGUMENT;
     if (MPI_Comm_rank(comm, &s->rank) != MPI_SUCCESS
         || MPI_Comm_size(comm, &s->nprocs) != MPI_SUCCESS)
         return VICREG_MPI_ERR_MPI;
+    s->home = h;
     s->ctx = ctx;
     s->comm = comm;
     s->n = n;
@@ -231,7 +235,7 @@ int vmpi_begin(struct vmpi_step *s, vicreg_ctx *ctx, MPI_Comm comm,
     struct vmpi_state *state = NULL;
     if (status == VICREG_OK) {
         size_t head = head_bytes(s->nprocs);
-        status = head == 0 ? VICREG_ERR_SIZE_OVERFLOW : vmpi_state_get(ctx, head, &state);
+        status = head == 0 ? VICREG_ERR_SIZE_OVERFLOW : vmpi_state_get(h, head, &state);
     }
     if (status == VICREG_OK)
         status = fill_fields(ctx, d, precision, state->strategy, x);

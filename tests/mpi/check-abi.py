@@ -8,14 +8,30 @@
     (name@@VICREG_MPI_x.y) that is the map node listing it.
   - SONAME is the one given; the library needs libvicreg.so.<major> (it is
     a layer over libvicreg's public functions, not a copy of them).
+  - The map's nodes form one chain, each inheriting the one before it (the
+    first ends with local: *), and the released nodes below are exactly
+    as released, byte for byte: a released node is never edited.
+  - Every declaration of the header says "Since <major>.<minor>" in the
+    comment before it, and that is the node listing it (VICREG_MPI_x.y).
 """
 
 import argparse
+import hashlib
 import re
 import subprocess
 import sys
 
 errors = []
+
+# The released nodes of src/mpi/vicreg_mpi.map: their names, and the
+# SHA-256 of their text from the node's name to its closing "};".
+RELEASED = {
+    'VICREG_MPI_1.0': (
+        {'vicreg_mpi_strerror', 'vicreg_mpi_set_strategy', 'vicreg_mpi_get_strategy',
+         'vicreg_mpi_bytes_per_step', 'vicreg_mpi_loss_f32', 'vicreg_mpi_loss_f64',
+         'vicreg_mpi_get_info'},
+        '8374af597be0fb4dd199141b384d3070ebe5798a801b91405133661343975802'),
+}
 
 
 def run(cmd):
@@ -65,6 +81,46 @@ def map_globals(path):
     return names
 
 
+def map_chain(path, mapped):
+    """The nodes in order, each inheriting the previous; released ones intact."""
+    with open(path, encoding='utf-8') as f:
+        raw = f.read()
+    text = without_comments(raw)
+    nodes = re.findall(r'([A-Za-z_][\w.]*)\s*\{(.*?)\}\s*([A-Za-z_][\w.]*)?\s*;', text,
+                       flags=re.DOTALL)
+    previous = None
+    for i, (node, body, parent) in enumerate(nodes):
+        if (parent or None) != previous:
+            errors.append('map node {} inherits {}, expected {}'.format(
+                node, parent or 'nothing', previous or 'nothing'))
+        if (i == 0) != bool(re.search(r'\blocal\s*:\s*\*\s*;', body)):
+            errors.append('map node {}: only the first node has local: *;'.format(node))
+        previous = node
+    for node, (names, digest) in sorted(RELEASED.items()):
+        listed = {name for name, n in mapped.items() if n == node}
+        if listed != names:
+            errors.append('released node {} lists {}, it was released with {}'.format(
+                node, ' '.join(sorted(listed)), ' '.join(sorted(names))))
+        m = re.search(r'(?m)^' + re.escape(node) + r' \{.*?\};', raw, flags=re.DOTALL)
+        if not m or hashlib.sha256(m.group(0).encode('utf-8')).hexdigest() != digest:
+            errors.append('released node {} is not byte for byte as released'.format(node))
+    return [node for node, _, _ in nodes]
+
+
+def header_since(path):
+    """{name: "x.y"} from the "Since x.y" of the comment before each
+    VICREG_MPI_API declaration (None when it has none)."""
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    since = {}
+    declaration = (r'/\*((?:[^*]|\*(?!/))*)\*/'      # the comment before it
+                   r'\s*VICREG_MPI_API\b[^;{}]*?\b([A-Za-z_]\w*)\s*\(')
+    for m in re.finditer(declaration, text):
+        found = re.findall(r'\bSince\s+(?:\*\s*)?(\d+\.\d+)', m.group(1))
+        since[m.group(2)] = found[-1] if found else None
+    return since
+
+
 def header_api(path):
     with open(path, encoding='utf-8') as f:
         text = without_comments(f.read())
@@ -88,6 +144,12 @@ def main():
                 errors.append('{} is in the {} but not in the {}'.format(name, name_a, name_b))
             for name in sorted(set_b - set_a):
                 errors.append('{} is in the {} but not in the {}'.format(name, name_b, name_a))
+    map_chain(a.map, mapped)
+    for name, version in sorted(header_since(a.header).items()):
+        node = mapped.get(name)
+        if node is not None and node != 'VICREG_MPI_' + str(version):
+            errors.append('{}: the header says since {}, the map lists it in {}'.format(
+                name, version, node))
     for name, (kind, version, default) in sorted(lib.items()):
         if kind != 'T':
             errors.append('{} is exported as {}, not as a function'.format(name, kind))

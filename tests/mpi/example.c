@@ -23,26 +23,30 @@ int main(int argc, char **argv)
         zb[i] = za[i] + 0.1f * ((float)(seed & 255u) / 256.0f - 0.5f);
     }
 
+    /* The loss parameters live in a vicreg_ctx; the handle binds it to the
+     * communicator and keeps the layer's own state (libvicreg-mpi 1.1). */
     vicreg_ctx *ctx;
-    if (vicreg_ctx_create(&ctx) != VICREG_OK)
+    vicreg_mpi_ctx *mpi;
+    if (vicreg_ctx_create(&ctx) != VICREG_OK
+        || vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &mpi) != VICREG_OK)
         MPI_Abort(MPI_COMM_WORLD, 1);
     /* A data-parallel trainer averages parameter gradients over the
      * processes; scaling dL/dZ by P gives back the global loss's gradient. */
     vicreg_ctx_set_param(ctx, VICREG_PARAM_GRAD_SCALE, nprocs);
 
     double loss, strategy, bytes;
-    int status = vicreg_mpi_loss_f32(ctx, MPI_COMM_WORLD, N, D, za, D, zb, D, &loss,
-                                     grad_a, D, grad_b, D);
+    int status = vicreg_mpi_ctx_loss_f32(mpi, N, D, za, D, zb, D, &loss, grad_a, D, grad_b, D);
     if (status != VICREG_OK) {
         fprintf(stderr, "rank %d: %s\n", rank, vicreg_mpi_strerror(status));
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_STRATEGY, &strategy);
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_BYTES, &bytes);
+    vicreg_mpi_ctx_get_info(mpi, VICREG_MPI_INFO_STRATEGY, &strategy);
+    vicreg_mpi_ctx_get_info(mpi, VICREG_MPI_INFO_BYTES, &bytes);
     if (rank == 0)
         printf("loss %.6f over %d rows (%s, %.0f bytes per process)\n", loss, N * nprocs,
                strategy == VICREG_MPI_STRATEGY_GATHER ? "gathered" : "reduced", bytes);
     /* ... backpropagate grad_a and grad_b through this process's encoder ... */
+    vicreg_mpi_ctx_destroy(mpi);
     vicreg_ctx_destroy(ctx);
     MPI_Finalize();
     return 0;

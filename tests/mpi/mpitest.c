@@ -188,6 +188,16 @@ int mt_mpi_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t n, size_t 
                                grad_b, ldgb);
 }
 
+int mt_mpi_ctx_loss(int precision, vicreg_mpi_ctx *h, size_t n, size_t d,
+                    const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
+                    void *grad_a, size_t ldga, void *grad_b, size_t ldgb)
+{
+    if (precision == VICREG_PRECISION_F32)
+        return vicreg_mpi_ctx_loss_f32(h, n, d, za, lda, zb, ldb, loss, grad_a, ldga, grad_b,
+                                       ldgb);
+    return vicreg_mpi_ctx_loss_f64(h, n, d, za, lda, zb, ldb, loss, grad_a, ldga, grad_b, ldgb);
+}
+
 int mt_loss(int precision, vicreg_ctx *ctx, size_t n, size_t d,
             const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
             void *grad_a, size_t ldga, void *grad_b, size_t ldgb)

@@ -86,12 +86,18 @@ int mt_mpi_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t n, size_t 
                 const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
                 void *grad_a, size_t ldga, void *grad_b, size_t ldgb);
 
+/* The same through a handle (vicreg_mpi_ctx_loss_*). */
+int mt_mpi_ctx_loss(int precision, vicreg_mpi_ctx *h, size_t n, size_t d,
+                    const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
+                    void *grad_a, size_t ldga, void *grad_b, size_t ldgb);
+
 /* The same for the single-process vicreg_loss_*. */
 int mt_loss(int precision, vicreg_ctx *ctx, size_t n, size_t d,
             const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
             void *grad_a, size_t ldga, void *grad_b, size_t ldgb);
 
-/* The error tests (test-mpi-errors.c). */
+/* The error tests (test-mpi-errors.c): the 1.0 calls', and the handle's. */
 void mt_error_tests(void);
+void mt_handle_error_tests(void);
 
 #endif

@@ -9,6 +9,10 @@
  * the header promises, write nothing the caller owns (loss and gradient
  * buffers keep their sentinels), and its context must give the right loss
  * on the next, correct step. A hang would fail the test by its timeout.
+ * Every case runs through the 1.0 calls and through a handle
+ * (vicreg_mpi_ctx), which returns the same statuses, except that it does
+ * not use the context's layer buffer: a foreign one is no error there.
+ * Then the statuses of the handle's own functions.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -67,15 +71,31 @@ static const struct {
 #define D 6
 #define LD (D + 2) /* room for the d + 1 fault */
 
-/* One fault, one strategy, one precision of the correct processes. */
-static void fault_case(int k, int strategy, int precision, const double *za, const double *zb)
+/* A handle on ctx over MPI_COMM_WORLD, with the strategy set. */
+static vicreg_mpi_ctx *make_handle(vicreg_ctx *ctx, int strategy)
+{
+    vicreg_mpi_ctx *h = NULL;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h), VICREG_OK,
+                     "vicreg_mpi_ctx_create");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, strategy), VICREG_OK,
+                     "vicreg_mpi_ctx_set_strategy");
+    return h;
+}
+
+/* One fault, one strategy, one precision of the correct processes; the
+ * 1.0 calls, or a handle (via_handle). */
+static void fault_case(int k, int strategy, int precision, const double *za, const double *zb,
+                       int via_handle)
 {
     enum fault fault = faults[k].fault;
     int faulty = mt_rank == mt_nprocs - 1;
+    int foreign = fault == F_FOREIGN || fault == F_FOREIGN_SHORT;
+    int want = via_handle && foreign ? VICREG_OK : faults[k].status;
     char what[128];
-    snprintf(what, sizeof what, "%s (%s, %s, P=%d)", faults[k].name,
+    snprintf(what, sizeof what, "%s (%s, %s, P=%d%s)", faults[k].name,
              strategy == VICREG_MPI_STRATEGY_REDUCE ? "reduce" : "gather",
-             precision == VICREG_PRECISION_F32 ? "f32" : "f64", mt_nprocs);
+             precision == VICREG_PRECISION_F32 ? "f32" : "f64", mt_nprocs,
+             via_handle ? ", handle" : "");
 
     /* Equal shards; for the N < 2 case one row on process 0 and none
      * elsewhere; for the NULL arrays, the last process's shard is empty. */
@@ -97,8 +117,12 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
     void *sa = mt_shard(za, D, row0, rows, LD, p), *sb = mt_shard(zb, D, row0, rows, LD, p);
     void *ga = mt_sentinel_buffer(rows, LD, p), *gb = mt_sentinel_buffer(rows, LD, p);
     vicreg_ctx *ctx = NULL;
+    vicreg_mpi_ctx *h = NULL;
     MT_EXPECT(vicreg_ctx_create(&ctx) == VICREG_OK, "vicreg_ctx_create failed");
-    vicreg_mpi_set_strategy(ctx, strategy);
+    if (via_handle)
+        h = make_handle(ctx, strategy);
+    else
+        vicreg_mpi_set_strategy(ctx, strategy);
 
     /* The fault, on the last process only. */
     const void *a = sa, *b = sb;
@@ -116,11 +140,15 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
         case F_SCALE:
             vicreg_ctx_set_param(ctx, VICREG_PARAM_GRAD_SCALE, 2.0);
             break;
-        case F_STRATEGY:
-            vicreg_mpi_set_strategy(ctx, strategy == VICREG_MPI_STRATEGY_REDUCE
-                                             ? VICREG_MPI_STRATEGY_GATHER
-                                             : VICREG_MPI_STRATEGY_REDUCE);
+        case F_STRATEGY: {
+            int other = strategy == VICREG_MPI_STRATEGY_REDUCE ? VICREG_MPI_STRATEGY_GATHER
+                                                               : VICREG_MPI_STRATEGY_REDUCE;
+            if (via_handle)
+                vicreg_mpi_ctx_set_strategy(h, other);
+            else
+                vicreg_mpi_set_strategy(ctx, other);
             break;
+        }
         case F_NULL_ZA:
             a = NULL;
             break;
@@ -154,6 +182,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
         case F_FOREIGN:
         case F_FOREIGN_SHORT: {
             const size_t bytes = fault == F_FOREIGN ? 256 : 4;
+            vicreg_mpi_ctx_destroy(h);
             vicreg_ctx_destroy(ctx);
             vicreg_ctx_create(&ctx);
             void *buf = NULL;
@@ -163,6 +192,8 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
             use = ctx;
             MT_EXPECT_STATUS(vicreg_mpi_set_strategy(ctx, strategy), VICREG_ERR_INVALID_ARGUMENT,
                              "set_strategy on a foreign buffer");
+            if (via_handle)
+                h = make_handle(ctx, strategy);
             break;
         }
         case F_EMPTY_NULLS:
@@ -177,10 +208,18 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
     }
 
     double loss = MT_SENTINEL;
-    int status = mt_mpi_loss(p, use, MPI_COMM_WORLD, rows, d, a, lda, b, LD, &loss, grad_a, LD,
-                             (fault == F_EMPTY_NULLS && rows == 0) ? NULL : gb, ldgb);
-    MT_EXPECT_STATUS(status, faults[k].status, what);
-    if (faults[k].status != VICREG_OK) {
+    void *grad_b = (fault == F_EMPTY_NULLS && rows == 0) ? NULL : gb;
+    int status = via_handle ? mt_mpi_ctx_loss(p, h, rows, d, a, lda, b, LD, &loss, grad_a, LD,
+                                              grad_b, ldgb)
+                            : mt_mpi_loss(p, use, MPI_COMM_WORLD, rows, d, a, lda, b, LD, &loss,
+                                          grad_a, LD, grad_b, ldgb);
+    MT_EXPECT_STATUS(status, want, what);
+    if (via_handle && status != VICREG_OK) {
+        double v = 0.0;
+        MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_ROWS, &v),
+                         VICREG_ERR_NO_RESULT, what);
+    }
+    if (want != VICREG_OK) {
         MT_EXPECT(loss == MT_SENTINEL, "%s: the loss was written", what);
         if (grad_a == ga)
             MT_EXPECT(mt_all_sentinel(ga, rows * LD, p), "%s: grad_a was written", what);
@@ -189,19 +228,24 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
 
     /* The next, correct step on the same contexts gives the loss of the
      * whole batch, the same on every process. */
-    if ((fault == F_FOREIGN || fault == F_FOREIGN_SHORT) && faulty) {
+    if ((fault == F_FOREIGN || fault == F_FOREIGN_SHORT) && faulty && !via_handle) {
         vicreg_ctx_destroy(ctx);
         vicreg_ctx_create(&ctx);
     }
     vicreg_ctx_set_param(ctx, VICREG_PARAM_INVARIANCE_COEFF, 25.0);
     vicreg_ctx_set_param(ctx, VICREG_PARAM_GRAD_SCALE, 1.0);
-    vicreg_mpi_set_strategy(ctx, strategy);
+    if (via_handle)
+        vicreg_mpi_ctx_set_strategy(h, strategy);
+    else
+        vicreg_mpi_set_strategy(ctx, strategy);
     if (fault != F_TOO_FEW_ROWS) {
         void *ca = mt_shard(za, D, row0, rows, LD, precision);
         void *cb = mt_shard(zb, D, row0, rows, LD, precision);
         double again = 0.0;
-        status = mt_mpi_loss(precision, ctx, MPI_COMM_WORLD, rows, D, ca, LD, cb, LD, &again,
-                             NULL, 0, NULL, 0);
+        status = via_handle ? mt_mpi_ctx_loss(precision, h, rows, D, ca, LD, cb, LD, &again,
+                                              NULL, 0, NULL, 0)
+                            : mt_mpi_loss(precision, ctx, MPI_COMM_WORLD, rows, D, ca, LD, cb,
+                                          LD, &again, NULL, 0, NULL, 0);
         MT_EXPECT_STATUS(status, VICREG_OK, what);
         double first = again;
         MPI_Bcast(&first, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
@@ -218,6 +262,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
     free(sb);
     free(ga);
     free(gb);
+    vicreg_mpi_ctx_destroy(h);
     vicreg_ctx_destroy(ctx);
 }
 
@@ -230,7 +275,7 @@ void mt_error_tests(void)
             continue; /* one process cannot disagree with itself */
         for (int s = VICREG_MPI_STRATEGY_REDUCE; s <= VICREG_MPI_STRATEGY_GATHER; s++)
             for (int p = VICREG_PRECISION_F32; p <= VICREG_PRECISION_F64; p++)
-                fault_case(k, s, p, za, zb);
+                fault_case(k, s, p, za, zb, 0);
     }
     free(za);
     free(zb);
@@ -243,5 +288,122 @@ void mt_error_tests(void)
     MT_EXPECT_STATUS(vicreg_mpi_loss_f64(ctx, MPI_COMM_NULL, 2, 2, x, 2, x, 2, NULL, NULL, 0,
                                          NULL, 0),
                      VICREG_ERR_INVALID_ARGUMENT, "MPI_COMM_NULL");
+    vicreg_ctx_destroy(ctx);
+}
+
+void mt_handle_error_tests(void)
+{
+    double *za = malloc(N_ROWS * D * sizeof *za), *zb = malloc(N_ROWS * D * sizeof *zb);
+    mt_make_batch(78, N_ROWS, D, za, zb);
+    /* The faults through a handle; a NULL handle is below (it cannot be
+     * shared: there is no communicator without it). */
+    for (int k = 0; k < (int)(sizeof faults / sizeof faults[0]); k++) {
+        if ((faults[k].cross && mt_nprocs < 2) || faults[k].fault == F_NULL_CTX)
+            continue;
+        for (int s = VICREG_MPI_STRATEGY_REDUCE; s <= VICREG_MPI_STRATEGY_GATHER; s++)
+            for (int p = VICREG_PRECISION_F32; p <= VICREG_PRECISION_F64; p++)
+                fault_case(k, s, p, za, zb, 1);
+    }
+    free(za);
+    free(zb);
+
+    vicreg_ctx *ctx = NULL;
+    vicreg_mpi_ctx *h = NULL, *untouched = (vicreg_mpi_ctx *)(void *)&ctx;
+    vicreg_ctx_create(&ctx);
+
+    /* Creation: local, so every refusal is this process's alone. */
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, NULL),
+                     VICREG_ERR_INVALID_ARGUMENT, "ctx_create(NULL out)");
+    h = untouched;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(NULL, MPI_COMM_WORLD, &h), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_create(NULL ctx)");
+    MT_EXPECT(h == untouched, "ctx_create(NULL ctx) wrote *out");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_NULL, &h), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_create(MPI_COMM_NULL)");
+    MT_EXPECT(h == untouched, "ctx_create(MPI_COMM_NULL) wrote *out");
+    if (mt_nprocs >= 2) {
+        /* An inter-communicator between the even and the odd ranks. */
+        MPI_Comm half, inter;
+        MPI_Comm_split(MPI_COMM_WORLD, mt_rank % 2, mt_rank, &half);
+        MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, mt_rank % 2 == 0 ? 1 : 0, 17, &inter);
+        MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, inter, &h), VICREG_ERR_INVALID_ARGUMENT,
+                         "ctx_create(inter-communicator)");
+        MPI_Comm_free(&inter);
+        MPI_Comm_free(&half);
+    }
+    vicreg_mpi_ctx_destroy(NULL); /* nothing */
+
+    h = NULL;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h), VICREG_OK, "ctx_create");
+    int s = -1;
+    double v = MT_SENTINEL;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_strategy(h, &s), VICREG_OK, "ctx_get_strategy, fresh");
+    MT_EXPECT(s == VICREG_MPI_STRATEGY_AUTO, "a fresh handle's strategy is %d", s);
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_strategy(NULL, &s), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_get_strategy(NULL handle)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_strategy(h, NULL), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_get_strategy(NULL out)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(NULL, VICREG_MPI_STRATEGY_REDUCE),
+                     VICREG_ERR_INVALID_ARGUMENT, "ctx_set_strategy(NULL)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, 3), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_set_strategy(3)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, -1), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_set_strategy(-1)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_strategy(h, &s), VICREG_OK, "ctx_get_strategy");
+    MT_EXPECT(s == VICREG_MPI_STRATEGY_AUTO, "a refused setting changed the strategy to %d", s);
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, VICREG_MPI_STRATEGY_GATHER), VICREG_OK,
+                     "ctx_set_strategy(GATHER)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_strategy(h, &s), VICREG_OK, "ctx_get_strategy");
+    MT_EXPECT(s == VICREG_MPI_STRATEGY_GATHER, "the handle's strategy read back as %d", s);
+
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_STRATEGY, &v),
+                     VICREG_ERR_NO_RESULT, "ctx_get_info before any step");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(NULL, VICREG_MPI_INFO_ROWS, &v),
+                     VICREG_ERR_INVALID_ARGUMENT, "ctx_get_info(NULL handle)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_ROWS, NULL),
+                     VICREG_ERR_INVALID_ARGUMENT, "ctx_get_info(NULL value)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, 0, &v), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_get_info(0)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, 7, &v), VICREG_ERR_INVALID_ARGUMENT,
+                     "ctx_get_info(7)");
+    MT_EXPECT(v == MT_SENTINEL, "a refused ctx_get_info wrote %g", v);
+
+    /* A NULL handle: every process passes one here, so none waits. */
+    double x[4] = { 1, 2, 3, 4 };
+    float xf[4] = { 1, 2, 3, 4 };
+    double loss = MT_SENTINEL;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_loss_f64(NULL, 2, 2, x, 2, x + 0, 2, &loss, NULL, 0, NULL, 0),
+                     VICREG_ERR_INVALID_ARGUMENT, "ctx_loss_f64(NULL handle)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_loss_f32(NULL, 2, 2, xf, 2, xf, 2, &loss, NULL, 0, NULL, 0),
+                     VICREG_ERR_INVALID_ARGUMENT, "ctx_loss_f32(NULL handle)");
+    MT_EXPECT(loss == MT_SENTINEL, "a refused step wrote the loss");
+
+    /* A failed step leaves no report; a good one makes it; a later failed
+     * one keeps it. The shards: rows 2 rank, 2 rank + 1. */
+    double za2[4], zb2[4];
+    for (int i = 0; i < 4; i++) {
+        za2[i] = (double)(mt_rank * 4 + i) * 0.25 + (i % 2 ? 1.0 : -0.5);
+        zb2[i] = za2[i] * 0.75 + 0.125;
+    }
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_loss_f64(h, 2, 0, za2, 2, zb2, 2, &loss, NULL, 0, NULL, 0),
+                     VICREG_ERR_BAD_SHAPE, "ctx_loss_f64(d = 0)");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_ROWS, &v), VICREG_ERR_NO_RESULT,
+                     "ctx_get_info after a failed step");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_loss_f64(h, 2, 2, za2, 2, zb2, 2, &loss, NULL, 0, NULL, 0),
+                     VICREG_OK, "ctx_loss_f64");
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_ROWS, &v), VICREG_OK,
+                     "ctx_get_info after a step");
+    MT_EXPECT(v == 2.0 * mt_nprocs, "the handle's report says N=%g", v);
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_STRATEGY, &v), VICREG_OK,
+                     "ctx_get_info(STRATEGY)");
+    MT_EXPECT(v == VICREG_MPI_STRATEGY_GATHER, "the handle's step used strategy %g", v);
+    za2[1] = NAN;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_loss_f64(h, 2, 2, za2, 2, zb2, 2, &loss, NULL, 0, NULL, 0),
+                     VICREG_ERR_NON_FINITE, "ctx_loss_f64(NaN)");
+    v = 0.0;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_PROCESSES, &v), VICREG_OK,
+                     "ctx_get_info after a failed step that followed a good one");
+    MT_EXPECT(v == mt_nprocs, "the report says P=%g", v);
+    vicreg_mpi_ctx_destroy(h);
     vicreg_ctx_destroy(ctx);
 }

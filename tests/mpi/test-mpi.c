@@ -8,7 +8,9 @@
  * relative, float32 within 1e-5), and, in float64, those of the tests'
  * independent reference. Then the gradient scale for a data-parallel
  * trainer, a sub-communicator, the report and the local functions; the
- * error cases are in test-mpi-errors.c.
+ * handle (vicreg_mpi_ctx) against the 1.0 calls, bit for bit, its own
+ * state and its reused buffer; the version. The error cases are in
+ * test-mpi-errors.c.
  *
  * Run: mpirun -np P test-mpi (P = 1 to 4; MT_MAX_PROCS at most).
  */
@@ -18,6 +20,8 @@
 
 #include "../reference.h"
 #include "mpitest.h"
+/* The handle's fields, to watch its buffer (handle_reuse_test). */
+#include "../../src/mpi/internal.h"
 
 /* The agreement claimed in vicreg_mpi.h. */
 #define TOL_F64 1e-12
@@ -566,6 +570,228 @@ static void reuse_test(void)
     free(zb);
 }
 
+static size_t elem_size(int precision)
+{
+    return precision == VICREG_PRECISION_F32 ? sizeof(float) : sizeof(double);
+}
+
+/* One case of handle_equivalence_test(). */
+static void handle_case(const double *za, const double *zb, size_t n, size_t d,
+                        const struct mt_layout *layout, size_t ld, int p, int strategy,
+                        int convention, double scale)
+{
+    char what[128];
+    snprintf(what, sizeof what, "handle vs 1.0, n=%zu d=%zu %s %s %s", n, d,
+             layout->name, p == VICREG_PRECISION_F32 ? "f32" : "f64",
+             strategy_name(strategy));
+    size_t rows = layout->counts[mt_rank], row0 = mt_row0(layout, mt_rank);
+    size_t bytes = (rows * ld > 0 ? rows * ld : 1) * elem_size(p);
+    void *sa = mt_shard(za, d, row0, rows, ld, p), *sb = mt_shard(zb, d, row0, rows, ld, p);
+    void *ga1 = mt_sentinel_buffer(rows, ld, p), *gb1 = mt_sentinel_buffer(rows, ld, p);
+    void *ga2 = mt_sentinel_buffer(rows, ld, p), *gb2 = mt_sentinel_buffer(rows, ld, p);
+    vicreg_ctx *ctx = NULL;
+    vicreg_mpi_ctx *h = NULL;
+    MT_EXPECT(vicreg_ctx_create(&ctx) == VICREG_OK, "%s: vicreg_ctx_create", what);
+    set_params(ctx, convention, scale);
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h), VICREG_OK, what);
+    if (!h) {
+        vicreg_ctx_destroy(ctx);
+        return;
+    }
+    /* The handle first: it must not need the 1.0 state. */
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, strategy), VICREG_OK, what);
+    double loss2 = 0.0, loss1 = 0.0, t2[N_TERMS + 1] = { 0 }, t1[N_TERMS + 1] = { 0 };
+    MT_EXPECT_STATUS(mt_mpi_ctx_loss(p, h, rows, d, sa, ld, sb, ld, &loss2, ga2, ld,
+                                     gb2, ld),
+                     VICREG_OK, what);
+    for (int t = 0; t < N_TERMS; t++)
+        vicreg_ctx_get_term(ctx, terms[t], &t2[t]);
+    vicreg_ctx_get_term(ctx, VICREG_TERM_PATH_USED, &t2[N_TERMS]);
+    void *slot = (void *)&slot;
+    vicreg_ctx_buffer(ctx, 0, &slot);
+    MT_EXPECT(slot == NULL, "%s: the handle used the context's layer buffer", what);
+    int got = -1;
+    MT_EXPECT_STATUS(vicreg_mpi_get_strategy(ctx, &got), VICREG_OK, what);
+    MT_EXPECT(got == VICREG_MPI_STRATEGY_AUTO,
+              "%s: the handle's setting shows in the 1.0 state (%d)", what, got);
+    double v = 0.0;
+    MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_ROWS, &v),
+                     VICREG_ERR_NO_RESULT, what);
+
+    MT_EXPECT_STATUS(vicreg_mpi_set_strategy(ctx, strategy), VICREG_OK, what);
+    MT_EXPECT_STATUS(mt_mpi_loss(p, ctx, MPI_COMM_WORLD, rows, d, sa, ld, sb, ld, &loss1,
+                                 ga1, ld, gb1, ld),
+                     VICREG_OK, what);
+    for (int t = 0; t < N_TERMS; t++)
+        vicreg_ctx_get_term(ctx, terms[t], &t1[t]);
+    vicreg_ctx_get_term(ctx, VICREG_TERM_PATH_USED, &t1[N_TERMS]);
+
+    MT_EXPECT(memcmp(&loss1, &loss2, sizeof loss1) == 0,
+              "%s: loss %.17g by the handle, %.17g by the 1.0 call", what, loss2, loss1);
+    MT_EXPECT(memcmp(t1, t2, sizeof t1) == 0, "%s: the terms differ", what);
+    MT_EXPECT(memcmp(ga1, ga2, bytes) == 0 && memcmp(gb1, gb2, bytes) == 0,
+              "%s: the gradient rows differ", what);
+    for (int key = VICREG_MPI_INFO_STRATEGY; key <= VICREG_MPI_INFO_BYTES_GATHER; key++) {
+        double a = -1.0, b = -2.0;
+        MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, key, &a), VICREG_OK, what);
+        MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, key, &b), VICREG_OK, what);
+        MT_EXPECT(a == b, "%s: report key %d is %g by the handle, %g by 1.0", what,
+                  key, b, a);
+    }
+    got = -1;
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_get_strategy(h, &got), VICREG_OK, what);
+    MT_EXPECT(got == strategy, "%s: the handle's strategy reads %d", what, got);
+
+    /* A context whose layer buffer is another layer's: the
+     * 1.0 call refuses it, a handle on it gives the same bits
+     * and leaves that buffer as it was. */
+    vicreg_ctx *other = NULL;
+    vicreg_mpi_ctx *h2 = NULL;
+    unsigned char *foreign = NULL;
+    vicreg_ctx_create(&other);
+    set_params(other, convention, scale);
+    MT_EXPECT(vicreg_ctx_buffer(other, 100, (void **)&foreign) == VICREG_OK,
+              "%s: vicreg_ctx_buffer", what);
+    memset(foreign, 0x5a, 100);
+    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(other, MPI_COMM_WORLD, &h2), VICREG_OK, what);
+    vicreg_mpi_ctx_set_strategy(h2, strategy);
+    double loss3 = 0.0;
+    void *ga3 = mt_sentinel_buffer(rows, ld, p), *gb3 = mt_sentinel_buffer(rows, ld, p);
+    MT_EXPECT_STATUS(mt_mpi_ctx_loss(p, h2, rows, d, sa, ld, sb, ld, &loss3, ga3, ld,
+                                     gb3, ld),
+                     VICREG_OK, what);
+    MT_EXPECT(memcmp(&loss1, &loss3, sizeof loss1) == 0
+                  && memcmp(ga1, ga3, bytes) == 0 && memcmp(gb1, gb3, bytes) == 0,
+              "%s: a handle on a context with a foreign buffer differs", what);
+    void *now = NULL;
+    vicreg_ctx_buffer(other, 0, &now);
+    int intact = now == foreign;
+    for (int k = 0; k < 100 && intact; k++)
+        intact = foreign[k] == 0x5a;
+    MT_EXPECT(intact, "%s: the foreign layer buffer was touched", what);
+    vicreg_mpi_ctx_destroy(h2);
+    vicreg_ctx_destroy(other);
+    free(ga3);
+    free(gb3);
+
+    vicreg_mpi_ctx_destroy(h);
+    vicreg_ctx_destroy(ctx);
+    free(sa);
+    free(sb);
+    free(ga1);
+    free(gb1);
+    free(ga2);
+    free(gb2);
+}
+
+/* The handle and the 1.0 call run one step: on the same context and
+ * inputs they give the same bits (loss, terms, gradient rows, report),
+ * for every strategy, both precisions and a few layouts. The handle keeps
+ * its own strategy and report and leaves the context's layer buffer
+ * alone, so a context whose buffer another layer holds takes a handle. */
+static void handle_equivalence_test(size_t n, size_t d, uint64_t seed)
+{
+    double *za = malloc(n * d * sizeof *za), *zb = malloc(n * d * sizeof *zb);
+    mt_make_batch(seed, n, d, za, zb);
+    struct mt_layout layouts[8];
+    int count = mt_layouts(n, mt_nprocs, layouts, 8);
+    static const int strategies[] = { VICREG_MPI_STRATEGY_REDUCE, VICREG_MPI_STRATEGY_GATHER,
+                                      VICREG_MPI_STRATEGY_AUTO };
+    for (int l = 0; l < count; l++)
+        for (int p = VICREG_PRECISION_F32; p <= VICREG_PRECISION_F64; p++)
+            for (int s = 0; s < 3; s++)
+                handle_case(za, zb, n, d, &layouts[l], d + (size_t)l % 3, p, strategies[s],
+                            l % 2, 1.0 + s);
+    free(za);
+    free(zb);
+}
+
+/* The handle's buffer is reused like the context's: after the first step
+ * at a shape, steps at that shape and at fewer rows allocate nothing (the
+ * count of its allocations and its address stay); a larger step grows it,
+ * once. On a sub-communicator, to use the handle's communicator. */
+static void handle_reuse_test(void)
+{
+    const size_t n = 20, d = 9;
+    double *za = malloc(2 * n * d * sizeof *za), *zb = malloc(2 * n * d * sizeof *zb);
+    mt_make_batch(5, 2 * n, d, za, zb);
+    MPI_Comm comm;
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+    struct mt_layout layouts[8];
+    mt_layouts(n, mt_nprocs, layouts, 8);
+    size_t rows = layouts[0].counts[mt_rank], row0 = mt_row0(&layouts[0], mt_rank);
+    /* Up to twice the rows, for the growth at the end. */
+    void *sa = mt_shard(za, d, 2 * row0, 2 * rows, d, VICREG_PRECISION_F64);
+    void *sb = mt_shard(zb, d, 2 * row0, 2 * rows, d, VICREG_PRECISION_F64);
+    void *ga = mt_sentinel_buffer(2 * rows, d, VICREG_PRECISION_F64);
+    void *gb = mt_sentinel_buffer(2 * rows, d, VICREG_PRECISION_F64);
+    for (int s = VICREG_MPI_STRATEGY_REDUCE; s <= VICREG_MPI_STRATEGY_GATHER; s++) {
+        vicreg_ctx *ctx = NULL;
+        vicreg_mpi_ctx *h = NULL;
+        vicreg_ctx_create(&ctx);
+        if (vicreg_mpi_ctx_create(ctx, comm, &h) != VICREG_OK) {
+            MT_EXPECT(0, "vicreg_mpi_ctx_create failed");
+            vicreg_ctx_destroy(ctx);
+            continue;
+        }
+        vicreg_mpi_ctx_set_strategy(h, s);
+        int status = vicreg_mpi_ctx_loss_f64(h, rows, d, sa, d, sb, d, NULL, ga, d, gb, d);
+        const unsigned char *first = h->buf;
+        size_t allocations = h->allocations;
+        for (int k = 0; k < 3 && status == VICREG_OK; k++) {
+            /* The same shape, then one row fewer on process 0. */
+            size_t r = k == 2 && mt_rank == 0 && rows > 0 ? rows - 1 : rows;
+            status = vicreg_mpi_ctx_loss_f64(h, r, d, sa, d, sb, d, NULL, ga, d, gb, d);
+            MT_EXPECT(h->buf == first && h->allocations == allocations,
+                      "handle, %s, step %d: the buffer was allocated again (%zu allocations, "
+                      "%zu after the first step)",
+                      strategy_name(s), k + 2, h->allocations, allocations);
+        }
+        MT_EXPECT_STATUS(status, VICREG_OK, "handle reuse");
+        /* Twice the rows: GATHER needs more room; REDUCE's statistics
+         * do not grow with N, only the staged rows do. */
+        status = vicreg_mpi_ctx_loss_f64(h, 2 * rows, d, sa, d, sb, d, NULL, ga, d, gb, d);
+        MT_EXPECT_STATUS(status, VICREG_OK, "handle reuse, twice the rows");
+        MT_EXPECT(h->allocations <= allocations + 1, "handle, %s: %zu allocations for one step",
+                  strategy_name(s), h->allocations - allocations);
+        allocations = h->allocations;
+        status = vicreg_mpi_ctx_loss_f64(h, 2 * rows, d, sa, d, sb, d, NULL, ga, d, gb, d);
+        MT_EXPECT(status == VICREG_OK && h->allocations == allocations,
+                  "handle, %s: the larger step allocated again", strategy_name(s));
+        double used = 0.0;
+        vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_ROWS, &used);
+        MT_EXPECT(used == 2.0 * (double)n, "handle, %s: the report says N=%g", strategy_name(s),
+                  used);
+        vicreg_mpi_ctx_destroy(h);
+        vicreg_ctx_destroy(ctx);
+    }
+    MPI_Comm_free(&comm);
+    free(sa);
+    free(sb);
+    free(ga);
+    free(gb);
+    free(za);
+    free(zb);
+}
+
+/* The layer's own version: the functions say what the macros say. */
+static void version_test(void)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", VICREG_MPI_VERSION_MAJOR, VICREG_MPI_VERSION_MINOR,
+             VICREG_MPI_VERSION_PATCH);
+    const char *got = vicreg_mpi_version_string();
+    MT_EXPECT(got != NULL && strcmp(got, want) == 0, "vicreg_mpi_version_string() is %s, not %s",
+              got ? got : "NULL", want);
+    MT_EXPECT(vicreg_mpi_version_number() == (unsigned)VICREG_MPI_VERSION_NUMBER
+                  && VICREG_MPI_VERSION_NUMBER
+                         == VICREG_MPI_VERSION_MAJOR * 10000 + VICREG_MPI_VERSION_MINOR * 100
+                                + VICREG_MPI_VERSION_PATCH,
+              "vicreg_mpi_version_number() is %u, VICREG_MPI_VERSION_NUMBER %d",
+              vicreg_mpi_version_number(), VICREG_MPI_VERSION_NUMBER);
+    MT_EXPECT(VICREG_MPI_VERSION_MAJOR == 1, "the major version is not the soname's (1)");
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -589,7 +815,12 @@ int main(int argc, char **argv)
     sub_communicator_test();
     automatic_edge_test();
     reuse_test();
+    version_test();
+    handle_equivalence_test(12, 20, 11);
+    handle_equivalence_test(17, 13, 12);
+    handle_reuse_test();
     mt_error_tests();
+    mt_handle_error_tests();
 
     long total = 0;
     MPI_Allreduce(&mt_failures, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
