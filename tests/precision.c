@@ -88,13 +88,8 @@ void pair_make(struct pair *p, int prec, uint64_t seed, size_t n, size_t d, size
     double *a = calloc(n * ld, sizeof(double)), *b = calloc(n * ld, sizeof(double));
     ck_assert(a && b);
     tu_make_batches(seed, n, d, ld, a, b);
-    p->za = calloc(n * ld, elem_of(prec));
-    p->zb = calloc(n * ld, elem_of(prec));
-    ck_assert(p->za && p->zb);
-    for (size_t i = 0; i < n * ld; i++) {
-        elem_put(prec, p->za, i, a[i]);
-        elem_put(prec, p->zb, i, b[i]);
-    }
+    p->za = prec_copy_of(prec, a, n * ld);
+    p->zb = prec_copy_of(prec, b, n * ld);
     free(a);
     free(b);
 }
@@ -103,6 +98,15 @@ void pair_free(struct pair *p)
 {
     free(p->za);
     free(p->zb);
+}
+
+void *prec_copy_of(int prec, const double *src, size_t count)
+{
+    void *p = malloc(count * elem_of(prec));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < count; i++)
+        elem_put(prec, p, i, src[i]);
+    return p;
 }
 
 void *sentinel_buffer(int prec, size_t count)

@@ -75,6 +75,10 @@ struct pair {
 void pair_make(struct pair *p, int prec, uint64_t seed, size_t n, size_t d, size_t ld);
 void pair_free(struct pair *p);
 
+/* A new buffer in prec holding src[0 .. count) (rounded to float for F32).
+ * Asserts the allocation; the caller frees it. */
+void *prec_copy_of(int prec, const double *src, size_t count);
+
 /* The byte every element of a sentinel buffer is filled with. */
 #define SENTINEL_BYTE 0xA5
 

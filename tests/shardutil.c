@@ -14,14 +14,10 @@ void batch_make(struct batch *b, int prec, uint64_t seed, size_t n, size_t d)
     b->d = d;
     b->a64 = malloc(n * d * sizeof(double));
     b->b64 = malloc(n * d * sizeof(double));
-    b->za = malloc(n * d * elem_of(prec));
-    b->zb = malloc(n * d * elem_of(prec));
-    ck_assert(b->a64 && b->b64 && b->za && b->zb);
+    ck_assert(b->a64 && b->b64);
     tu_make_batches(seed, n, d, d, b->a64, b->b64);
-    for (size_t i = 0; i < n * d; i++) {
-        elem_put(prec, b->za, i, b->a64[i]);
-        elem_put(prec, b->zb, i, b->b64[i]);
-    }
+    b->za = prec_copy_of(prec, b->a64, n * d);
+    b->zb = prec_copy_of(prec, b->b64, n * d);
 }
 
 void batch_free(struct batch *b)
@@ -66,29 +62,42 @@ void read_terms(const vicreg_ctx *c, double *terms)
 /* The context for a case: the reference parameters, a path, a scale. */
 vicreg_ctx *make_ctx(const struct ref_params *p, int path, double scale)
 {
-    vicreg_ctx *c = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     tu_set_params(c, p);
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_GRAD_SCALE, scale), VICREG_OK);
     return c;
 }
 
+/* Two gradient buffers of count elements in prec, for the calls to write. */
+static void grads_make(int prec, size_t count, void **ga, void **gb)
+{
+    *ga = malloc(count * elem_of(prec));
+    *gb = malloc(count * elem_of(prec));
+    ck_assert(*ga && *gb);
+}
+
+/* o's gradients: ga, gb (count elements in prec) widened; frees ga, gb. */
+static void grads_take(struct outcome *o, int prec, size_t count, void *ga, void *gb)
+{
+    for (size_t i = 0; i < count; i++) {
+        o->ga[i] = elem_get(prec, ga, i);
+        o->gb[i] = elem_get(prec, gb, i);
+    }
+    free(ga);
+    free(gb);
+}
+
 /* vicreg_loss_* on the whole batch. */
 void single(const struct batch *b, vicreg_ctx *c, struct outcome *o)
 {
     const size_t n = b->n, d = b->d;
-    void *ga = malloc(n * d * elem_of(b->prec)), *gb = malloc(n * d * elem_of(b->prec));
-    ck_assert(ga && gb);
+    void *ga, *gb;
+    grads_make(b->prec, n * d, &ga, &gb);
     ck_assert_int_eq(prec_loss(b->prec, c, n, d, b->za, d, b->zb, d, &o->loss, ga, d, gb, d),
                      VICREG_OK);
     read_terms(c, o->terms);
-    for (size_t i = 0; i < n * d; i++) {
-        o->ga[i] = elem_get(b->prec, ga, i);
-        o->gb[i] = elem_get(b->prec, gb, i);
-    }
-    free(ga);
-    free(gb);
+    grads_take(o, b->prec, n * d, ga, gb);
 }
 
 /* The batch split into shards, as separate processes (see shardutil.h). */
@@ -135,8 +144,8 @@ void sharded(const struct batch *b, const struct ref_params *p, double scale,
             scatter[i] += local[i];
     }
     /* Phase 3: each shard its rows. */
-    void *ga = malloc(b->n * d * elem_of(prec)), *gb = malloc(b->n * d * elem_of(prec));
-    ck_assert(ga && gb);
+    void *ga, *gb;
+    grads_make(prec, b->n * d, &ga, &gb);
     for (int k = 0; k < shards; k++) {
         const size_t nk = sizes[k];
         char *gak = (char *)ga + row0[k] * d * elem_of(prec);
@@ -157,12 +166,7 @@ void sharded(const struct batch *b, const struct ref_params *p, double scale,
         }
         vicreg_ctx_destroy(c[k]);
     }
-    for (size_t i = 0; i < b->n * d; i++) {
-        o->ga[i] = elem_get(prec, ga, i);
-        o->gb[i] = elem_get(prec, gb, i);
-    }
-    free(ga);
-    free(gb);
+    grads_take(o, prec, b->n * d, ga, gb);
     free(local);
     free(sums);
     free(scatter);
@@ -178,8 +182,9 @@ void micro_batches_in(vicreg_ctx *c, const struct batch *b, const size_t *sizes,
     ck_assert_int_eq(vicreg_shard_sizes(d, &sums_len, &scatter_len), VICREG_OK);
     double *sums = calloc(sums_len, sizeof(double));
     double *scatter = calloc(scatter_len, sizeof(double));
-    void *ga = malloc(b->n * d * elem_of(prec)), *gb = malloc(b->n * d * elem_of(prec));
-    ck_assert(sums && scatter && ga && gb);
+    void *ga, *gb;
+    ck_assert(sums && scatter);
+    grads_make(prec, b->n * d, &ga, &gb);
     size_t r;
     int k;
     for (k = 0, r = 0; k < parts; r += sizes[k++])
@@ -198,12 +203,7 @@ void micro_batches_in(vicreg_ctx *c, const struct batch *b, const size_t *sizes,
     }
     ck_assert_uint_eq(r, b->n);
     read_terms(c, o->terms);
-    for (size_t i = 0; i < b->n * d; i++) {
-        o->ga[i] = elem_get(prec, ga, i);
-        o->gb[i] = elem_get(prec, gb, i);
-    }
+    grads_take(o, prec, b->n * d, ga, gb);
     free(sums);
     free(scatter);
-    free(ga);
-    free(gb);
 }

@@ -78,9 +78,6 @@ END_TEST
 
 Suite *ctx_buffer_suite(void)
 {
-    Suite *s = suite_create("ctx-buffer");
-    TCase *tc = tcase_create("buffer");
-    tcase_add_test(tc, ctx_buffer_grows_and_keeps);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = { .name = "buffer", .tests = { TU_TEST(ctx_buffer_grows_and_keeps) } };
+    return tu_suite("ctx-buffer", &tc, 1);
 }

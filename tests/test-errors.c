@@ -86,13 +86,9 @@ struct snapshot {
 static void snap(const vicreg_ctx *c, struct snapshot *s)
 {
     memset(s, 0, sizeof *s);
-    double v;
-    int status = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &v);
+    int status = tu_read_terms(c, s->terms);
     ck_assert(status == VICREG_OK || status == VICREG_ERR_NO_RESULT);
     s->has_result = status == VICREG_OK;
-    for (size_t t = 0; t < TU_N_TERMS; t++)
-        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[t], &s->terms[t]),
-                         s->has_result ? VICREG_OK : VICREG_ERR_NO_RESULT);
     for (size_t p = 0; p < N_PARAMS; p++)
         ck_assert_int_eq(vicreg_ctx_get_param(c, all_params[p], &s->params[p]), VICREG_OK);
 }
@@ -104,13 +100,12 @@ static void compare_with_fresh(int prec, vicreg_ctx *c, size_t n, size_t d, uint
                                const char *what)
 {
     struct pair p;
-    vicreg_ctx *fresh = NULL;
     double loss1 = NAN, loss2 = NAN;
     struct snapshot s1, s2;
     pair_make(&p, prec, seed, n, d, d);
     void *ga1 = sentinel_buffer(prec, n * d), *gb1 = sentinel_buffer(prec, n * d);
     void *ga2 = sentinel_buffer(prec, n * d), *gb2 = sentinel_buffer(prec, n * d);
-    ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+    vicreg_ctx *fresh = tu_ctx_new();
     ck_assert_msg(prec_loss(prec, c, n, d, p.za, d, p.zb, d, &loss1, ga1, d, gb1, d) == VICREG_OK,
                   "%s: the context fails on good input afterwards", what);
     ck_assert_int_eq(prec_loss(prec, fresh, n, d, p.za, d, p.zb, d, &loss2, ga2, d, gb2, d),
@@ -274,6 +269,28 @@ static struct bad_call same_ld(size_t n, size_t d, size_t ld, const void *za, co
     return bc;
 }
 
+/* A call on the buffers of b with these sizes; ga and gb say whether the
+ * gradient is asked for. */
+struct sizes_case {
+    const char *what;
+    size_t n, d, lda, ldb;
+    int ga;
+    size_t ldga;
+    int gb;
+    size_t ldgb;
+};
+
+/* Each of cases[0 .. count) on the buffers of b gets `want`. */
+static void expect_sizes(int prec, const struct bufs *b, const struct sizes_case *cases,
+                         size_t count, int want)
+{
+    for (size_t k = 0; k < count; k++) {
+        struct bad_call bc = on_bufs(b, cases[k].n, cases[k].d, cases[k].lda, cases[k].ldb,
+                                     cases[k].ga, cases[k].ldga, cases[k].gb, cases[k].ldgb);
+        expect_status(prec, want, &bc, cases[k].what);
+    }
+}
+
 /* ---------------------------------------------------------------------
  * NULL pointers
  * --------------------------------------------------------------------- */
@@ -307,14 +324,7 @@ START_TEST(bad_shapes)
     const int prec = _i;
     struct bufs b;
     bufs_make(&b, prec);
-    const struct {
-        const char *what;
-        size_t n, d, lda, ldb;
-        int ga;
-        size_t ldga;
-        int gb;
-        size_t ldgb;
-    } cases[] = {
+    const struct sizes_case cases[] = {
         { "n = 0", 0, D, D, D, 1, D, 1, D },
         { "n = 1", 1, D, D, D, 1, D, 1, D },
         { "n = 1, no gradients", 1, D, D, D, 0, 0, 0, 0 },
@@ -330,11 +340,7 @@ START_TEST(bad_shapes)
         { "ldgb = 0", N, D, D, D, 0, 0, 1, 0 },
         { "lda < d with ld > d elsewhere", N, D, D - 1, LD_MAX, 1, LD_MAX, 1, LD_MAX },
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        struct bad_call bc = on_bufs(&b, cases[k].n, cases[k].d, cases[k].lda, cases[k].ldb,
-                                     cases[k].ga, cases[k].ldga, cases[k].gb, cases[k].ldgb);
-        expect_status(prec, VICREG_ERR_BAD_SHAPE, &bc, cases[k].what);
-    }
+    expect_sizes(prec, &b, cases, sizeof cases / sizeof cases[0], VICREG_ERR_BAD_SHAPE);
     bufs_free(&b);
 }
 END_TEST
@@ -349,14 +355,7 @@ START_TEST(size_overflow)
     struct bufs b;
     bufs_make(&b, prec);
     const size_t big_int = (size_t)INT_MAX + 1;
-    const struct {
-        const char *what;
-        size_t n, d, lda, ldb;
-        int ga;
-        size_t ldga;
-        int gb;
-        size_t ldgb;
-    } cases[] = {
+    const struct sizes_case cases[] = {
         { "n = SIZE_MAX/2", SIZE_MAX / 2, D, D, D, 1, D, 1, D },
         { "n = SIZE_MAX", SIZE_MAX, D, D, D, 0, 0, 0, 0 },
         { "n = SIZE_MAX/D + 1 (n * ld wraps)", SIZE_MAX / D + 1, D, D, D, 1, D, 1, D },
@@ -376,11 +375,7 @@ START_TEST(size_overflow)
         { "n = INT_MAX + 1 and ld = SIZE_MAX/2", big_int, D, SIZE_MAX / 2, SIZE_MAX / 2, 0, 0,
           0, 0 },
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        struct bad_call bc = on_bufs(&b, cases[k].n, cases[k].d, cases[k].lda, cases[k].ldb,
-                                     cases[k].ga, cases[k].ldga, cases[k].gb, cases[k].ldgb);
-        expect_status(prec, VICREG_ERR_SIZE_OVERFLOW, &bc, cases[k].what);
-    }
+    expect_sizes(prec, &b, cases, sizeof cases / sizeof cases[0], VICREG_ERR_SIZE_OVERFLOW);
     if (prec == F64) {
         /* n and d fit int, but the bytes of n x d doubles do not fit size_t
          * (and neither would a d x d scratch matrix). */
@@ -831,8 +826,7 @@ START_TEST(overflow_never_silent)
     void *g0 = malloc(count * elem);
     ck_assert(ga && gb && g0);
     memset(g0, 0xA5, count * elem);
-    vicreg_ctx *c = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     for (int kind = 0; kind < 3; kind++)
         for (int coeffs = 0; coeffs < 4; coeffs++) {
             ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_INVARIANCE_COEFF,
@@ -914,12 +908,11 @@ START_TEST(large_but_safe)
         elem_put(prec, za, i, sa[i]);
         elem_put(prec, zb, i, sb[i]);
     }
-    vicreg_ctx *c = NULL;
     double loss = NAN;
     struct ref_params rp = ref_default_params();
     struct ref_result r;
     ref_vicreg(&rp, N, D, sa, sb, &r, NULL, NULL);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(prec_loss(prec, c, N, D, za, D, zb, D, &loss, NULL, 0, NULL, 0), VICREG_OK);
     ck_assert_msg(tu_rel(loss, r.loss) < (prec == F64 ? 1e-10 : 1e-4),
                   "loss %.17g, reference %.17g", loss, r.loss);
@@ -938,12 +931,11 @@ START_TEST(optional_outputs)
     const size_t n = 10, d = 7, count = n * d, elem = elem_of(prec);
     const double tol = prec == F64 ? 1e-13 : 1e-6;
     struct pair p;
-    vicreg_ctx *c = NULL;
     double lboth = NAN, lone = NAN, term = NAN;
     pair_make(&p, prec, 71, n, d, d);
     void *ga = sentinel_buffer(prec, count), *gb = sentinel_buffer(prec, count);
     void *ga1 = sentinel_buffer(prec, count), *gb1 = sentinel_buffer(prec, count);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(prec_loss(prec, c, n, d, p.za, d, p.zb, d, &lboth, ga, d, gb, d), VICREG_OK);
 
     /* Only grad_a. */
@@ -974,9 +966,8 @@ START_TEST(optional_outputs)
     ck_assert_mem_eq(gb2, gb, count * elem);
 
     /* Nothing but the terms. */
-    vicreg_ctx *fresh = NULL;
     term = NAN;
-    ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+    vicreg_ctx *fresh = tu_ctx_new();
     ck_assert_int_eq(prec_loss(prec, fresh, n, d, p.za, d, p.zb, d, NULL, NULL, 0, NULL, 0),
                      VICREG_OK);
     ck_assert_int_eq(vicreg_ctx_get_term(fresh, VICREG_TERM_LOSS, &term), VICREG_OK);
@@ -1015,46 +1006,23 @@ END_TEST
 
 Suite *errors_suite(void)
 {
-    Suite *s = suite_create("errors");
-    TCase *tc;
-
-    tc = tcase_create("null");
-    tcase_add_loop_test(tc, null_pointers, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("shape");
-    tcase_add_loop_test(tc, bad_shapes, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("size_overflow");
-    tcase_add_loop_test(tc, size_overflow, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("non_finite");
-    tcase_add_loop_test(tc, non_finite, 0, 2 * NF_CASES);
-    tcase_add_loop_test(tc, non_finite_combined, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("padding");
-    tcase_add_loop_test(tc, padding_ignored, 0, 8);
+    const struct tu_tcase tcases[] = {
+        { .name = "null", .tests = { TU_LOOP(null_pointers, 0, 2) } },
+        { .name = "shape", .tests = { TU_LOOP(bad_shapes, 0, 2) } },
+        { .name = "size_overflow", .tests = { TU_LOOP(size_overflow, 0, 2) } },
+        { .name = "non_finite",
+          .tests = { TU_LOOP(non_finite, 0, 2 * NF_CASES), TU_LOOP(non_finite_combined, 0, 2) } },
+        { .name = "padding",
+          .tests = { TU_LOOP(padding_ignored, 0, 8),
 #ifdef HAVE_GUARD_PAGES
-    tcase_add_loop_test(tc, exact_extent, 0, 8);
+                     TU_LOOP(exact_extent, 0, 8),
 #endif
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("overlap");
-    tcase_add_loop_test(tc, overlap, 0, 2 * (int)N_OVERLAP);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("overflow");
-    tcase_add_loop_test(tc, overflow, 0, 2);
-    tcase_add_loop_test(tc, overflow_never_silent, 0, 2);
-    tcase_add_loop_test(tc, large_but_safe, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("optional_outputs");
-    tcase_add_loop_test(tc, optional_outputs, 0, 2);
-    suite_add_tcase(s, tc);
-
-    return s;
+          } },
+        { .name = "overlap", .tests = { TU_LOOP(overlap, 0, 2 * (int)N_OVERLAP) } },
+        { .name = "overflow",
+          .tests = { TU_LOOP(overflow, 0, 2), TU_LOOP(overflow_never_silent, 0, 2),
+                     TU_LOOP(large_but_safe, 0, 2) } },
+        { .name = "optional_outputs", .tests = { TU_LOOP(optional_outputs, 0, 2) } },
+    };
+    return tu_suite("errors", tcases, sizeof tcases / sizeof tcases[0]);
 }

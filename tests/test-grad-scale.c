@@ -14,9 +14,8 @@
 
 START_TEST(grad_scale_param)
 {
-    vicreg_ctx *c = NULL;
     double v = NAN, lo = NAN, hi = NAN;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_get_param(c, VICREG_PARAM_GRAD_SCALE, &v), VICREG_OK);
     ck_assert(v == 1.0);
     ck_assert_int_eq(vicreg_param_bounds(VICREG_PARAM_GRAD_SCALE, &lo, &hi), VICREG_OK);
@@ -104,10 +103,9 @@ END_TEST
 
 Suite *grad_scale_suite(void)
 {
-    Suite *s = suite_create("grad-scale");
-    TCase *tc = tcase_create("scale");
-    tcase_add_test(tc, grad_scale_param);
-    tcase_add_loop_test(tc, grad_scale_multiplies_gradients, 0, 8);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = {
+        .name = "scale",
+        .tests = { TU_TEST(grad_scale_param), TU_LOOP(grad_scale_multiplies_gradients, 0, 8) },
+    };
+    return tu_suite("grad-scale", &tc, 1);
 }

@@ -62,7 +62,6 @@ static void fd_case(size_t n, size_t d, uint64_t seed, int paper, int path, int 
     double *ga = malloc(n * d * sizeof(double)), *gb = malloc(n * d * sizeof(double));
     double *fa = malloc(n * d * sizeof(double)), *fb = malloc(n * d * sizeof(double));
     struct ref_params p = ref_default_params();
-    vicreg_ctx *ctx;
     if (coefficients) {
         p.lambda = 7.0;
         p.mu = 3.0;
@@ -72,7 +71,7 @@ static void fd_case(size_t n, size_t d, uint64_t seed, int paper, int path, int 
     p.paper = paper;
     tu_make_batches(seed, n, d, d, za, zb);
     p.gamma = gamma_away_from_kinks(n, d, za, zb, p.eps);
-    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    vicreg_ctx *ctx = tu_ctx_new();
     tu_set_params(ctx, &p);
     ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, path), VICREG_OK);
     ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, za, d, zb, d, NULL, ga, d, gb, d), VICREG_OK);
@@ -124,9 +123,8 @@ START_TEST(test_column_sums_vanish)
 {
     const size_t n = 15, d = 21;
     double za[15 * 21], zb[15 * 21], ga[15 * 21], gb[15 * 21];
-    vicreg_ctx *ctx;
     tu_make_batches(23, n, d, d, za, zb);
-    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    vicreg_ctx *ctx = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, _i ? VICREG_PATH_GRAM
                                                                       : VICREG_PATH_COVARIANCE),
                      VICREG_OK);
@@ -147,13 +145,10 @@ END_TEST
 
 Suite *gradients_suite(void)
 {
-    Suite *s = suite_create("gradients");
-    TCase *tc = tcase_create("finite-differences");
-    tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, test_finite_differences, 0, 8);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("structure");
-    tcase_add_loop_test(tc, test_column_sums_vanish, 0, 2);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tcases[] = {
+        { .name = "finite-differences", .timeout = 300,
+          .tests = { TU_LOOP(test_finite_differences, 0, 8) } },
+        { .name = "structure", .tests = { TU_LOOP(test_column_sums_vanish, 0, 2) } },
+    };
+    return tu_suite("gradients", tcases, sizeof tcases / sizeof tcases[0]);
 }

@@ -586,54 +586,24 @@ END_TEST
 
 Suite *lifecycle_suite(void)
 {
-    Suite *s = suite_create("lifecycle");
-    TCase *tc;
-
-    tc = tcase_create("create");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, create_destroy);
-    tcase_add_test(tc, create_many);
-    tcase_add_test(tc, destroy_null);
-    tcase_add_test(tc, create_null);
-    tcase_add_test(tc, contexts_independent);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("defaults");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, defaults);
-    tcase_add_test(tc, defaults_compute_reference);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("terms");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, terms_before_call);
-    tcase_add_test(tc, terms_bad_arguments);
-    tcase_add_test(tc, terms_after_call);
-    tcase_add_test(tc, terms_replaced_by_next_call);
-    tcase_add_loop_test(tc, terms_survive_failure, 0, 7);
-    tcase_add_test(tc, failure_before_any_success);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("version");
-    tcase_add_test(tc, version_number);
-    tcase_add_test(tc, version_string);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("status");
-    tcase_add_test(tc, status_pinned_values);
-    tcase_add_test(tc, status_known_names);
-    tcase_add_test(tc, status_messages_cover_header);
-    tcase_add_test(tc, status_every_int);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("scratch");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, scratch_positive_and_precision);
-    tcase_add_loop_test(tc, scratch_grows, 0, 2);
-    tcase_add_loop_test(tc, scratch_follows_path, 0, 2);
-    tcase_add_test(tc, scratch_errors);
-    tcase_add_test(tc, reserve_then_compute);
-    suite_add_tcase(s, tc);
-
-    return s;
+    const struct tu_tcase tcases[] = {
+        { .name = "create", .setup = setup, .teardown = teardown,
+          .tests = { TU_TEST(create_destroy), TU_TEST(create_many), TU_TEST(destroy_null),
+                     TU_TEST(create_null), TU_TEST(contexts_independent) } },
+        { .name = "defaults", .setup = setup, .teardown = teardown,
+          .tests = { TU_TEST(defaults), TU_TEST(defaults_compute_reference) } },
+        { .name = "terms", .setup = setup, .teardown = teardown,
+          .tests = { TU_TEST(terms_before_call), TU_TEST(terms_bad_arguments),
+                     TU_TEST(terms_after_call), TU_TEST(terms_replaced_by_next_call),
+                     TU_LOOP(terms_survive_failure, 0, 7), TU_TEST(failure_before_any_success) } },
+        { .name = "version", .tests = { TU_TEST(version_number), TU_TEST(version_string) } },
+        { .name = "status",
+          .tests = { TU_TEST(status_pinned_values), TU_TEST(status_known_names),
+                     TU_TEST(status_messages_cover_header), TU_TEST(status_every_int) } },
+        { .name = "scratch", .setup = setup, .teardown = teardown,
+          .tests = { TU_TEST(scratch_positive_and_precision), TU_LOOP(scratch_grows, 0, 2),
+                     TU_LOOP(scratch_follows_path, 0, 2), TU_TEST(scratch_errors),
+                     TU_TEST(reserve_then_compute) } },
+    };
+    return tu_suite("lifecycle", tcases, sizeof tcases / sizeof tcases[0]);
 }

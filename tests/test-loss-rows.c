@@ -110,9 +110,6 @@ END_TEST
 
 Suite *loss_rows_suite(void)
 {
-    Suite *s = suite_create("loss-rows");
-    TCase *tc = tcase_create("rows");
-    tcase_add_loop_test(tc, rows_equal_full_call, 0, 12);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = { .name = "rows", .tests = { TU_LOOP(rows_equal_full_call, 0, 12) } };
+    return tu_suite("loss-rows", &tc, 1);
 }

@@ -12,21 +12,14 @@
 
 int main(void)
 {
-    SRunner *runner = srunner_create(lifecycle_suite());
-    srunner_add_suite(runner, params_suite());
-    srunner_add_suite(runner, errors_suite());
-    srunner_add_suite(runner, values_suite());
-    srunner_add_suite(runner, gradients_suite());
-    srunner_add_suite(runner, vectors_suite());
-    srunner_add_suite(runner, threads_suite());
-    srunner_add_suite(runner, shard_values_suite());
-    srunner_add_suite(runner, shard_gradients_suite());
-    srunner_add_suite(runner, loss_rows_suite());
-    srunner_add_suite(runner, grad_scale_suite());
-    srunner_add_suite(runner, shard_errors_suite());
-    srunner_add_suite(runner, ctx_buffer_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    Suite *(*const suites[])(void) = {
+        lifecycle_suite,       params_suite,     errors_suite,      values_suite,
+        gradients_suite,       vectors_suite,    threads_suite,     shard_values_suite,
+        shard_gradients_suite, loss_rows_suite,  grad_scale_suite,  shard_errors_suite,
+        ctx_buffer_suite,
+    };
+    SRunner *runner = srunner_create(suites[0]());
+    for (size_t k = 1; k < sizeof suites / sizeof suites[0]; k++)
+        srunner_add_suite(runner, suites[k]());
+    return tu_run(runner);
 }

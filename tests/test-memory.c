@@ -33,12 +33,8 @@ struct terms {
 
 static void read_terms(const vicreg_ctx *c, struct terms *t)
 {
-    double x;
     memset(t, 0, sizeof *t);
-    t->has = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &x) == VICREG_OK;
-    for (size_t k = 0; k < TU_N_TERMS; k++)
-        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[k], &t->v[k]),
-                         t->has ? VICREG_OK : VICREG_ERR_NO_RESULT);
+    t->has = tu_read_terms(c, t->v) == VICREG_OK;
 }
 
 /* The loss, both gradients and every term of one call on (n, d) data. */
@@ -82,9 +78,8 @@ static void assert_like_fresh(int prec, vicreg_ctx *c, size_t n, size_t d, uint6
 {
     struct pair p;
     struct result r1, r2;
-    vicreg_ctx *fresh = NULL;
     pair_make(&p, prec, seed, n, d, d);
-    ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+    vicreg_ctx *fresh = tu_ctx_new();
     ck_assert_msg(run(prec, c, n, d, &p, &r1) == VICREG_OK, "%s: the context fails afterwards",
                   what);
     ck_assert_int_eq(run(prec, fresh, n, d, &p, &r2), VICREG_OK);
@@ -93,6 +88,21 @@ static void assert_like_fresh(int prec, vicreg_ctx *c, size_t n, size_t d, uint6
     result_free(&r2);
     vicreg_ctx_destroy(fresh);
     pair_free(&p);
+}
+
+/* The 6 x 4 call on `small` that gave r1 before a failed allocation
+ * gives the same bits again without an allocation: the scratch it had is
+ * kept. Frees r1. */
+static void assert_scratch_kept(int prec, vicreg_ctx *c, const struct pair *small,
+                                struct result *r1, const char *what)
+{
+    struct result r2;
+    const long tried = allocs();
+    ck_assert_int_eq(run(prec, c, 6, 4, small, &r2), VICREG_OK);
+    ck_assert_int_eq(allocs(), tried);
+    assert_same(prec, 6, 4, r1, &r2, what);
+    result_free(r1);
+    result_free(&r2);
 }
 
 /* ---------------------------------------------------------------------
@@ -143,11 +153,10 @@ START_TEST(no_alloc_after_first_call)
     /* _i = prec + 2 * first shape. */
     const int prec = _i % 2;
     const size_t n = first_shapes[_i / 2][0], d = first_shapes[_i / 2][1];
-    vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
     pair_make(&p, prec, 1, n, d, d);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     const long created = allocs();
     ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
     /* A new context has no scratch: the first call must have allocated,
@@ -168,11 +177,10 @@ END_TEST
 START_TEST(no_alloc_f32_after_f64)
 {
     const size_t n = first_shapes[_i][0], d = first_shapes[_i][1];
-    vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
     pair_make(&p, F64, 2, n, d, d);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(run(F64, c, n, d, &p, &r), VICREG_OK);
     result_free(&r);
     sweep_no_alloc(F32, c, n, d, "f32 after f64");
@@ -186,8 +194,7 @@ START_TEST(no_alloc_after_reserve)
     /* _i = prec + 2 * shape. */
     const int prec = _i % 2;
     const size_t n = first_shapes[_i / 2][0], d = first_shapes[_i / 2][1];
-    vicreg_ctx *c = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     const long created = allocs();
     ck_assert_int_eq(vicreg_ctx_reserve(c, n, d, precision_key(prec)), VICREG_OK);
     ck_assert_int_gt(allocs(), created);
@@ -210,11 +217,10 @@ START_TEST(no_alloc_fixed_path)
      * 2 * (path - 1). */
     const int prec = _i % 2, path = 1 + _i / 2;
     const size_t n = 20, d = 20;
-    vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
     pair_make(&p, prec, 4, n, d, d);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
     ck_assert_int_eq(run(prec, c, n, d, &p, &r), VICREG_OK);
     ck_assert_double_eq(r.t.v[TU_N_TERMS - 1], path);
@@ -230,11 +236,10 @@ START_TEST(growth_allocates)
     /* The counter sees growth: a larger shape than any seen allocates,
      * once. */
     const int prec = _i;
-    vicreg_ctx *c = NULL;
     struct pair p;
     struct result r;
     pair_make(&p, prec, 5, 40, 40, 40);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(run(prec, c, 8, 8, &p, &r), VICREG_OK);
     result_free(&r);
     long before = allocs();
@@ -308,9 +313,8 @@ START_TEST(first_scratch_fails)
     /* _i = prec + 2 * path of the call (covariance or Gram). */
     const int prec = _i % 2;
     const size_t n = _i / 2 ? 5 : 9, d = _i / 2 ? 11 : 6;
-    vicreg_ctx *c = NULL;
     double v;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     fail_after(0);
     expect_no_memory(prec, c, n, d, "first scratch");
     ck_assert_int_eq(vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &v), VICREG_ERR_NO_RESULT);
@@ -323,11 +327,10 @@ END_TEST
 START_TEST(growth_fails)
 {
     const int prec = _i;
-    vicreg_ctx *c = NULL;
     struct pair small;
-    struct result r1, r2;
+    struct result r1;
     pair_make(&small, prec, 10, 6, 4, 4);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(run(prec, c, 6, 4, &small, &r1), VICREG_OK);
     /* Every further allocation fails. */
     fail_after(0);
@@ -337,12 +340,7 @@ START_TEST(growth_fails)
     ck_assert_int_gt(allocs(), before); /* it did try */
     /* The old scratch is still there: the small shape works without an
      * allocation and gives the same bits as before. */
-    const long tried = allocs();
-    ck_assert_int_eq(run(prec, c, 6, 4, &small, &r2), VICREG_OK);
-    ck_assert_int_eq(allocs(), tried);
-    assert_same(prec, 6, 4, &r1, &r2, "small call after a failed growth");
-    result_free(&r1);
-    result_free(&r2);
+    assert_scratch_kept(prec, c, &small, &r1, "small call after a failed growth");
     fail_after(-1);
     assert_like_fresh(prec, c, 30, 20, 8, "after a failed growth");
     assert_like_fresh(prec, c, 8, 40, 8, "after a failed growth");
@@ -354,12 +352,11 @@ END_TEST
 START_TEST(reserve_fails)
 {
     const int prec = _i;
-    vicreg_ctx *c = NULL;
     struct pair small;
-    struct result r1, r2;
+    struct result r1;
     struct terms before, after;
     pair_make(&small, prec, 12, 6, 4, 4);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
 
     /* On a context with no scratch yet. */
     fail_after(0);
@@ -377,12 +374,7 @@ START_TEST(reserve_fails)
     read_terms(c, &after);
     ck_assert_mem_eq(&before, &after, sizeof before);
     /* The old scratch is kept. */
-    const long tried = allocs();
-    ck_assert_int_eq(run(prec, c, 6, 4, &small, &r2), VICREG_OK);
-    ck_assert_int_eq(allocs(), tried);
-    assert_same(prec, 6, 4, &r1, &r2, "small call after a failed reserve");
-    result_free(&r1);
-    result_free(&r2);
+    assert_scratch_kept(prec, c, &small, &r1, "small call after a failed reserve");
     fail_after(-1);
     /* A successful reserve after the failure covers the shape. */
     ck_assert_int_eq(vicreg_ctx_reserve(c, 30, 20, precision_key(prec)), VICREG_OK);
@@ -554,37 +546,20 @@ END_TEST
 
 static Suite *memory_suite(void)
 {
-    Suite *s = suite_create("memory");
-    TCase *tc;
-
-    tc = tcase_create("reuse");
-    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
-    tcase_add_loop_test(tc, no_alloc_after_first_call, 0, 4);
-    tcase_add_loop_test(tc, no_alloc_f32_after_f64, 0, 2);
-    tcase_add_loop_test(tc, no_alloc_after_reserve, 0, 4);
-    tcase_add_loop_test(tc, no_alloc_fixed_path, 0, 4);
-    tcase_add_loop_test(tc, growth_allocates, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("failure");
-    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
-    tcase_add_test(tc, create_fails);
-    tcase_add_loop_test(tc, first_scratch_fails, 0, 4);
-    tcase_add_loop_test(tc, growth_fails, 0, 2);
-    tcase_add_loop_test(tc, reserve_fails, 0, 2);
-    tcase_add_test(tc, every_failure_point);
-    tcase_add_test(tc, countdown_is_atomic);
-    tcase_set_timeout(tc, 120);
-    suite_add_tcase(s, tc);
-
-    return s;
+    const struct tu_tcase tcases[] = {
+        { .name = "reuse", .setup = hooks_reset, .teardown = hooks_reset,
+          .tests = { TU_LOOP(no_alloc_after_first_call, 0, 4), TU_LOOP(no_alloc_f32_after_f64, 0, 2),
+                     TU_LOOP(no_alloc_after_reserve, 0, 4), TU_LOOP(no_alloc_fixed_path, 0, 4),
+                     TU_LOOP(growth_allocates, 0, 2) } },
+        { .name = "failure", .setup = hooks_reset, .teardown = hooks_reset, .timeout = 120,
+          .tests = { TU_TEST(create_fails), TU_LOOP(first_scratch_fails, 0, 4),
+                     TU_LOOP(growth_fails, 0, 2), TU_LOOP(reserve_fails, 0, 2),
+                     TU_TEST(every_failure_point), TU_TEST(countdown_is_atomic) } },
+    };
+    return tu_suite("memory", tcases, sizeof tcases / sizeof tcases[0]);
 }
 
 int main(void)
 {
-    SRunner *runner = srunner_create(memory_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(srunner_create(memory_suite()));
 }

@@ -7,6 +7,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,17 +323,48 @@ static double max_abs(const double *g, size_t count)
     return m;
 }
 
+/* For each k < count in turn: key set to values[k], then the loss of
+ * (a, b), n x d, into o[k]. */
+static void run_each(int key, const double *values, struct outcome *const *o, size_t count,
+                     size_t n, size_t d, const double *a, const double *b)
+{
+    for (size_t k = 0; k < count; k++) {
+        set(key, values[k]);
+        run(ctx, n, d, a, b, o[k]);
+    }
+}
+
+/* The coefficient `key` at 1, then 2, then 0, on the batch of the fixture. */
+static void run_one_two_zero(int key, struct outcome *o0, struct outcome *o1, struct outcome *o2)
+{
+    run_each(key, (const double[]){ 1.0, 2.0, 0.0 }, (struct outcome *const[]){ o1, o2, o0 }, 3,
+             BN, BD, za, zb);
+}
+
+/* L is affine in the coefficient `name` with slope `slope` (o0, o1, o2 at
+ * 0, 1, 2), and so is the gradient g (g0, g1, g2 of those outcomes). */
+static void assert_affine(const char *name, double slope, const struct outcome *o0,
+                          const struct outcome *o1, const struct outcome *o2, const double *g0,
+                          const double *g1, const double *g2)
+{
+    char what[64];
+    snprintf(what, sizeof what, "L(%s=2) - L(%s=1)", name, name);
+    ASSERT_CLOSE(o2->loss - o1->loss, slope, 1e-12, o2->loss, what);
+    snprintf(what, sizeof what, "L(%s=1) - L(%s=0)", name, name);
+    ASSERT_CLOSE(o1->loss - o0->loss, slope, 1e-12, o2->loss, what);
+    snprintf(what, sizeof what, "gradient affine in %s", name);
+    double scale = max_abs(g2, BN * BD);
+    for (size_t i = 0; i < BN * BD; i++)
+        ASSERT_CLOSE(g2[i] - g1[i], g1[i] - g0[i], 1e-12, scale, what);
+}
+
 START_TEST(lambda_linear)
 {
     /* L is affine in lambda with the invariance term as slope, and so is
      * the gradient, with slope k_s (Za - Zb), k_s = 2/(n d) by default. */
     static struct outcome o0, o1, o2;
-    set(VICREG_PARAM_INVARIANCE_COEFF, 0.0);
-    run(ctx, BN, BD, za, zb, &o0);
-    set(VICREG_PARAM_INVARIANCE_COEFF, 1.0);
-    run(ctx, BN, BD, za, zb, &o1);
-    set(VICREG_PARAM_INVARIANCE_COEFF, 2.0);
-    run(ctx, BN, BD, za, zb, &o2);
+    run_each(VICREG_PARAM_INVARIANCE_COEFF, (const double[]){ 0.0, 1.0, 2.0 },
+             (struct outcome *const[]){ &o0, &o1, &o2 }, 3, BN, BD, za, zb);
     ck_assert_double_gt(o1.inv, 0.0);
     ASSERT_CLOSE(o2.loss - o1.loss, o1.inv, 1e-12, o2.loss, "L(2) - L(1) vs s");
     ASSERT_CLOSE(o1.loss - o0.loss, o1.inv, 1e-12, o2.loss, "L(1) - L(0) vs s");
@@ -355,41 +387,19 @@ START_TEST(mu_linear)
     const double w = paper ? 1.0 : 0.5;
     static struct outcome o1, o2, o0;
     set(VICREG_PARAM_CONVENTION, paper ? VICREG_CONVENTION_PAPER : VICREG_CONVENTION_REFERENCE);
-    set(VICREG_PARAM_VARIANCE_COEFF, 1.0);
-    run(ctx, BN, BD, za, zb, &o1);
-    set(VICREG_PARAM_VARIANCE_COEFF, 2.0);
-    run(ctx, BN, BD, za, zb, &o2);
-    set(VICREG_PARAM_VARIANCE_COEFF, 0.0);
-    run(ctx, BN, BD, za, zb, &o0);
+    run_one_two_zero(VICREG_PARAM_VARIANCE_COEFF, &o0, &o1, &o2);
     /* The data has columns below gamma = 1, so the slope is not zero. */
     ck_assert_double_gt(o1.var[0] + o1.var[1], 0.0);
-    ASSERT_CLOSE(o2.loss - o1.loss, w * (o1.var[0] + o1.var[1]), 1e-12, o2.loss,
-                 "L(mu=2) - L(mu=1)");
-    ASSERT_CLOSE(o1.loss - o0.loss, w * (o1.var[0] + o1.var[1]), 1e-12, o2.loss,
-                 "L(mu=1) - L(mu=0)");
-    double scale = max_abs(o2.ga, BN * BD);
-    for (size_t i = 0; i < BN * BD; i++)
-        ASSERT_CLOSE(o2.ga[i] - o1.ga[i], o1.ga[i] - o0.ga[i], 1e-12, scale,
-                     "gradient affine in mu");
+    assert_affine("mu", w * (o1.var[0] + o1.var[1]), &o0, &o1, &o2, o0.ga, o1.ga, o2.ga);
 }
 END_TEST
 
 START_TEST(nu_linear)
 {
     static struct outcome o1, o2, o0;
-    set(VICREG_PARAM_COVARIANCE_COEFF, 1.0);
-    run(ctx, BN, BD, za, zb, &o1);
-    set(VICREG_PARAM_COVARIANCE_COEFF, 2.0);
-    run(ctx, BN, BD, za, zb, &o2);
-    set(VICREG_PARAM_COVARIANCE_COEFF, 0.0);
-    run(ctx, BN, BD, za, zb, &o0);
+    run_one_two_zero(VICREG_PARAM_COVARIANCE_COEFF, &o0, &o1, &o2);
     ck_assert_double_gt(o1.cov[0] + o1.cov[1], 0.0);
-    ASSERT_CLOSE(o2.loss - o1.loss, o1.cov[0] + o1.cov[1], 1e-12, o2.loss, "L(nu=2) - L(nu=1)");
-    ASSERT_CLOSE(o1.loss - o0.loss, o1.cov[0] + o1.cov[1], 1e-12, o2.loss, "L(nu=1) - L(nu=0)");
-    double scale = max_abs(o2.gb, BN * BD);
-    for (size_t i = 0; i < BN * BD; i++)
-        ASSERT_CLOSE(o2.gb[i] - o1.gb[i], o1.gb[i] - o0.gb[i], 1e-12, scale,
-                     "gradient affine in nu");
+    assert_affine("nu", o1.cov[0] + o1.cov[1], &o0, &o1, &o2, o0.gb, o1.gb, o2.gb);
 }
 END_TEST
 
@@ -524,12 +534,9 @@ START_TEST(path_same_result)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t n = shapes[s][0], d = shapes[s][1];
         tu_make_batches(100 + s, n, d, d, a, b);
-        set(VICREG_PARAM_PATH, VICREG_PATH_COVARIANCE);
-        run(ctx, n, d, a, b, &cov);
-        set(VICREG_PARAM_PATH, VICREG_PATH_GRAM);
-        run(ctx, n, d, a, b, &gram);
-        set(VICREG_PARAM_PATH, VICREG_PATH_AUTO);
-        run(ctx, n, d, a, b, &aut);
+        run_each(VICREG_PARAM_PATH,
+                 (const double[]){ VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM, VICREG_PATH_AUTO },
+                 (struct outcome *const[]){ &cov, &gram, &aut }, 3, n, d, a, b);
         ck_assert_double_eq(cov.path, VICREG_PATH_COVARIANCE);
         ck_assert_double_eq(gram.path, VICREG_PATH_GRAM);
         ck_assert_double_eq(aut.path, n < d ? VICREG_PATH_GRAM : VICREG_PATH_COVARIANCE);
@@ -581,51 +588,27 @@ END_TEST
 
 Suite *params_suite(void)
 {
-    Suite *s = suite_create("params");
-    TCase *tc;
-    size_t first_enum = 0;
+    int first_enum = 0;
     while (!keys[first_enum].enumerated)
         first_enum++;
-
-    tc = tcase_create("bounds");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, bounds_documented, 0, (int)N_KEYS);
-    tcase_add_test(tc, bounds_null);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("accept");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, accept_bounds, 0, (int)N_KEYS);
-    tcase_add_loop_test(tc, set_changes_only_its_key, 0, (int)N_KEYS);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("reject");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, reject_outside, 0, (int)N_KEYS);
-    tcase_add_test(tc, reject_coefficients_negative);
-    tcase_add_test(tc, reject_gamma_eps_nonpositive);
-    tcase_add_loop_test(tc, reject_enumerated, (int)first_enum, (int)N_KEYS);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("keys");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, unknown_keys_rejected, 0, (int)N_UNKNOWN);
-    tcase_add_test(tc, null_pointers);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("behaviour");
-    tcase_add_checked_fixture(tc, setup_data, teardown);
-    tcase_add_test(tc, lambda_linear);
-    tcase_add_loop_test(tc, mu_linear, 0, 2);
-    tcase_add_test(tc, nu_linear);
-    tcase_add_test(tc, all_coefficients_zero);
-    tcase_add_test(tc, gamma_direction);
-    tcase_add_test(tc, eps_direction);
-    tcase_add_test(tc, convention_factor);
-    tcase_add_test(tc, path_same_result);
-    tcase_add_loop_test(tc, params_match_reference, 0, 2);
-    tcase_add_test(tc, rejected_set_keeps_result);
-    suite_add_tcase(s, tc);
-
-    return s;
+    const struct tu_tcase tcases[] = {
+        { .name = "bounds", .setup = setup, .teardown = teardown,
+          .tests = { TU_LOOP(bounds_documented, 0, (int)N_KEYS), TU_TEST(bounds_null) } },
+        { .name = "accept", .setup = setup, .teardown = teardown,
+          .tests = { TU_LOOP(accept_bounds, 0, (int)N_KEYS),
+                     TU_LOOP(set_changes_only_its_key, 0, (int)N_KEYS) } },
+        { .name = "reject", .setup = setup, .teardown = teardown,
+          .tests = { TU_LOOP(reject_outside, 0, (int)N_KEYS), TU_TEST(reject_coefficients_negative),
+                     TU_TEST(reject_gamma_eps_nonpositive),
+                     TU_LOOP(reject_enumerated, first_enum, (int)N_KEYS) } },
+        { .name = "keys", .setup = setup, .teardown = teardown,
+          .tests = { TU_LOOP(unknown_keys_rejected, 0, (int)N_UNKNOWN), TU_TEST(null_pointers) } },
+        { .name = "behaviour", .setup = setup_data, .teardown = teardown,
+          .tests = { TU_TEST(lambda_linear), TU_LOOP(mu_linear, 0, 2), TU_TEST(nu_linear),
+                     TU_TEST(all_coefficients_zero), TU_TEST(gamma_direction),
+                     TU_TEST(eps_direction), TU_TEST(convention_factor),
+                     TU_TEST(path_same_result), TU_LOOP(params_match_reference, 0, 2),
+                     TU_TEST(rejected_set_keeps_result) } },
+    };
+    return tu_suite("params", tcases, sizeof tcases / sizeof tcases[0]);
 }

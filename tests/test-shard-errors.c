@@ -106,8 +106,7 @@ static void world_make(struct world *w, int prec)
     memcpy(w->za, b.za, W_N * W_D * elem_of(prec));
     memcpy(w->zb, b.zb, W_N * W_D * elem_of(prec));
     batch_free(&b);
-    vicreg_ctx *c = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     memset(w->sums, 0, w->sums_len * sizeof(double));
     memset(w->scatter, 0, w->scatter_len * sizeof(double));
     ck_assert_int_eq(prec_shard_sums(prec, c, W_N, W_D, w->za, W_D, w->zb, W_D, w->sums),
@@ -156,12 +155,8 @@ struct snapshot {
 
 static void snap(const vicreg_ctx *c, struct snapshot *s)
 {
-    double v;
     memset(s, 0, sizeof *s);
-    s->has = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &v) == VICREG_OK;
-    for (size_t k = 0; k < TU_N_TERMS; k++)
-        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[k], &s->terms[k]),
-                         s->has ? VICREG_OK : VICREG_ERR_NO_RESULT);
+    s->has = tu_read_terms(c, s->terms) == VICREG_OK;
     for (size_t k = 0; k < N_SNAP_PARAMS; k++)
         ck_assert_int_eq(vicreg_ctx_get_param(c, snap_params[k], &s->params[k]), VICREG_OK);
 }
@@ -169,8 +164,7 @@ static void snap(const vicreg_ctx *c, struct snapshot *s)
 /* A context with a result and parameters other than the defaults. */
 static vicreg_ctx *used_ctx(const struct world *w)
 {
-    vicreg_ctx *c = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_CONVENTION, VICREG_CONVENTION_PAPER),
                      VICREG_OK);
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_GRAD_SCALE, 2.0), VICREG_OK);
@@ -191,9 +185,8 @@ static vicreg_ctx *used_ctx(const struct world *w)
  * the same terms. The block is put back as it was. */
 static void assert_like_fresh(const struct world *w, vicreg_ctx *c, int kind, const char *what)
 {
-    vicreg_ctx *fresh = NULL;
     struct snapshot sc, sf;
-    ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+    vicreg_ctx *fresh = tu_ctx_new();
     snap(c, &sc);
     for (size_t k = 0; k < N_SNAP_PARAMS; k++)
         ck_assert_int_eq(vicreg_ctx_set_param(fresh, snap_params[k], sc.params[k]), VICREG_OK);
@@ -490,14 +483,12 @@ END_TEST
 
 Suite *shard_errors_suite(void)
 {
-    Suite *s = suite_create("shard-errors");
-    TCase *tc = tcase_create("errors");
-    tcase_add_loop_test(tc, errors_common, 0, 2 * N_KINDS);
-    tcase_add_loop_test(tc, errors_sums, 0, 2);
-    tcase_add_loop_test(tc, errors_scatter_finish, 0, 4);
-    tcase_add_loop_test(tc, errors_rows, 0, 2);
-    tcase_add_test(tc, errors_sizes);
-    tcase_set_timeout(tc, 60);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = {
+        .name = "errors",
+        .timeout = 60,
+        .tests = { TU_LOOP(errors_common, 0, 2 * N_KINDS), TU_LOOP(errors_sums, 0, 2),
+                   TU_LOOP(errors_scatter_finish, 0, 4), TU_LOOP(errors_rows, 0, 2),
+                   TU_TEST(errors_sizes) },
+    };
+    return tu_suite("shard-errors", &tc, 1);
 }

@@ -63,9 +63,8 @@ END_TEST
 
 Suite *shard_gradients_suite(void)
 {
-    Suite *s = suite_create("shard-gradients");
-    TCase *tc = tcase_create("fd");
-    tcase_add_loop_test(tc, finish_gradient_is_global_gradient, 0, 2);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = {
+        .name = "fd", .tests = { TU_LOOP(finish_gradient_is_global_gradient, 0, 2) },
+    };
+    return tu_suite("shard-gradients", &tc, 1);
 }

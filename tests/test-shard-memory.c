@@ -31,27 +31,20 @@ struct data {
 
 static void data_make(struct data *x, int prec, size_t n, size_t d)
 {
-    double *a = malloc(n * d * sizeof(double)), *b = malloc(n * d * sizeof(double));
-    ck_assert(a && b);
-    tu_make_batches(77, n, d, d, a, b);
+    struct pair p;
+    pair_make(&p, prec, 77, n, d, d);
     x->prec = prec;
     x->n = n;
     x->d = d;
-    x->za = malloc(n * d * elem_of(prec));
-    x->zb = malloc(n * d * elem_of(prec));
+    x->za = p.za;
+    x->zb = p.zb;
     x->ga = malloc(n * d * elem_of(prec));
     x->gb = malloc(n * d * elem_of(prec));
-    ck_assert(x->za && x->zb && x->ga && x->gb);
-    for (size_t i = 0; i < n * d; i++) {
-        elem_put(prec, x->za, i, a[i]);
-        elem_put(prec, x->zb, i, b[i]);
-    }
+    ck_assert(x->ga && x->gb);
     ck_assert_int_eq(vicreg_shard_sizes(d, &x->sums_len, &x->scatter_len), VICREG_OK);
     x->sums = calloc(x->sums_len, sizeof(double));
     x->scatter = calloc(x->scatter_len, sizeof(double));
     ck_assert(x->sums && x->scatter);
-    free(a);
-    free(b);
 }
 
 static void data_free(struct data *x)
@@ -103,11 +96,10 @@ START_TEST(no_alloc_after_first_pipeline)
     const int paths[2] = { VICREG_PATH_AUTO, VICREG_PATH_COVARIANCE };
     const size_t n = 12, d = 8;
     struct data x, x32;
-    vicreg_ctx *c = NULL;
     double loss;
     data_make(&x, prec, n, d);
     data_make(&x32, F32, n, d);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, paths[_i / 2]), VICREG_OK);
     ck_assert_int_eq(pipeline(c, &x, n, d, 1, &loss), VICREG_OK);
     ck_assert_int_eq(rows_call(c, &x, n, d, 0, n, &loss), VICREG_OK);
@@ -138,9 +130,8 @@ START_TEST(empty_shard_no_alloc)
 {
     const int prec = _i;
     struct data x;
-    vicreg_ctx *c = NULL;
     data_make(&x, prec, 4, 3);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     const long before = allocs();
     x.sums[0] = 4.0;
     ck_assert_int_eq(prec_shard_sums(prec, c, 0, 3, NULL, 0, NULL, 0, x.sums), VICREG_OK);
@@ -158,9 +149,8 @@ END_TEST
  * MALLOC_PERTURB_ set, so indeterminate bytes would not be zero.) */
 START_TEST(ctx_buffer_new_bytes_are_zero)
 {
-    vicreg_ctx *c = NULL;
     unsigned char *p = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_buffer(c, 4, (void **)&p), VICREG_OK);
     for (size_t k = 0; k < 64; k++)
         ck_assert_msg(p[k] == 0, "byte %zu of a fresh 4-byte buffer is %d", k, p[k]);
@@ -174,9 +164,8 @@ END_TEST
 
 START_TEST(ctx_buffer_allocates_to_grow_only)
 {
-    vicreg_ctx *c = NULL;
     void *p = NULL;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     long before = allocs();
     ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &p), VICREG_OK);
     ck_assert_int_eq(allocs(), before);
@@ -261,12 +250,11 @@ START_TEST(phase_allocation_fails)
     data_make(&x, prec, n, d);
     const size_t g = n * d * elem_of(prec);
     for (int phase = 0; phase < 3; phase++) {
-        vicreg_ctx *c = NULL;
         double loss = NAN;
         char what[80];
         snprintf(what, sizeof what, "%s phase %d%s", prec_name(prec), phase + 1,
                  grow ? " growth" : "");
-        ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+        vicreg_ctx *c = tu_ctx_new();
         if (grow)
             ck_assert_int_eq(pipeline(c, &x, 3, 2, 1, &loss), VICREG_OK);
         /* Run the phases before the failing one, then make it fail. */
@@ -308,9 +296,8 @@ START_TEST(phase_allocation_fails)
             ck_assert(pa[i] == 0xA5 && pb[i] == 0x5A);
 
         /* Recovery: the same context against a fresh one. */
-        vicreg_ctx *fresh = NULL;
         struct snap s1, s2;
-        ck_assert_int_eq(vicreg_ctx_create(&fresh), VICREG_OK);
+        vicreg_ctx *fresh = tu_ctx_new();
         ck_assert_int_eq(pipeline(c, &x, n, d, 1, &loss), VICREG_OK);
         snap_take(&s1, c, &x, loss);
         ck_assert_int_eq(pipeline(fresh, &x, n, d, 1, &loss), VICREG_OK);
@@ -330,12 +317,11 @@ START_TEST(rows_allocation_fails)
     const int prec = _i;
     const size_t n = 9, d = 6, g = n * d * elem_of(prec);
     struct data x;
-    vicreg_ctx *c = NULL;
     double loss = -1.0;
     data_make(&x, prec, n, d);
     memset(x.ga, 0xA5, g);
     memset(x.gb, 0x5A, g);
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    vicreg_ctx *c = tu_ctx_new();
     fail_after(0);
     ck_assert_int_eq(rows_call(c, &x, n, d, 2, 4, &loss), VICREG_ERR_NO_MEMORY);
     fail_after(-1);
@@ -348,29 +334,29 @@ START_TEST(rows_allocation_fails)
 }
 END_TEST
 
-START_TEST(ctx_buffer_allocation_fails)
+/* vicreg_ctx_buffer(c, bytes) with its allocation failing: NO_MEMORY and
+ * the pointer passed in untouched. Returns the buffer c has afterwards. */
+static void *buffer_fails(vicreg_ctx *c, size_t bytes)
 {
-    vicreg_ctx *c = NULL;
-    void *p = NULL, *old = NULL, *out;
-    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
-    /* The first buffer fails: still none. */
+    void *p = NULL, *out = &p;
     fail_after(0);
-    out = &p;
-    ck_assert_int_eq(vicreg_ctx_buffer(c, 64, &out), VICREG_ERR_NO_MEMORY);
+    ck_assert_int_eq(vicreg_ctx_buffer(c, bytes, &out), VICREG_ERR_NO_MEMORY);
     fail_after(-1);
     ck_assert_ptr_eq(out, &p);
     ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &out), VICREG_OK);
-    ck_assert_ptr_null(out);
+    return out;
+}
+
+START_TEST(ctx_buffer_allocation_fails)
+{
+    void *old = NULL, *out;
+    vicreg_ctx *c = tu_ctx_new();
+    /* The first buffer fails: still none. */
+    ck_assert_ptr_null(buffer_fails(c, 64));
     /* Growth fails: the old buffer and its bytes stay. */
     ck_assert_int_eq(vicreg_ctx_buffer(c, 64, &old), VICREG_OK);
     memset(old, 0x77, 64);
-    fail_after(0);
-    out = &p;
-    ck_assert_int_eq(vicreg_ctx_buffer(c, 4096, &out), VICREG_ERR_NO_MEMORY);
-    fail_after(-1);
-    ck_assert_ptr_eq(out, &p);
-    ck_assert_int_eq(vicreg_ctx_buffer(c, 0, &out), VICREG_OK);
-    ck_assert_ptr_eq(out, old);
+    ck_assert_ptr_eq(buffer_fails(c, 4096), old);
     for (int i = 0; i < 64; i++)
         ck_assert_uint_eq(((unsigned char *)old)[i], 0x77);
     /* And it grows afterwards, keeping them. */
@@ -383,29 +369,19 @@ END_TEST
 
 static Suite *shard_memory_suite(void)
 {
-    Suite *s = suite_create("shard-memory");
-    TCase *tc = tcase_create("reuse");
-    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
-    tcase_add_loop_test(tc, no_alloc_after_first_pipeline, 0, 4);
-    tcase_add_loop_test(tc, empty_shard_no_alloc, 0, 2);
-    tcase_add_test(tc, ctx_buffer_new_bytes_are_zero);
-    tcase_add_test(tc, ctx_buffer_allocates_to_grow_only);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("failure");
-    tcase_add_checked_fixture(tc, hooks_reset, hooks_reset);
-    tcase_add_loop_test(tc, phase_allocation_fails, 0, 4);
-    tcase_add_loop_test(tc, rows_allocation_fails, 0, 2);
-    tcase_add_test(tc, ctx_buffer_allocation_fails);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tcases[] = {
+        { .name = "reuse", .setup = hooks_reset, .teardown = hooks_reset,
+          .tests = { TU_LOOP(no_alloc_after_first_pipeline, 0, 4),
+                     TU_LOOP(empty_shard_no_alloc, 0, 2), TU_TEST(ctx_buffer_new_bytes_are_zero),
+                     TU_TEST(ctx_buffer_allocates_to_grow_only) } },
+        { .name = "failure", .setup = hooks_reset, .teardown = hooks_reset,
+          .tests = { TU_LOOP(phase_allocation_fails, 0, 4), TU_LOOP(rows_allocation_fails, 0, 2),
+                     TU_TEST(ctx_buffer_allocation_fails) } },
+    };
+    return tu_suite("shard-memory", tcases, sizeof tcases / sizeof tcases[0]);
 }
 
 int main(void)
 {
-    SRunner *runner = srunner_create(shard_memory_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(srunner_create(shard_memory_suite()));
 }

@@ -103,37 +103,65 @@ static const size_t split_d[2] = { 5, 21 };
 /* The largest disagreement seen, for the figure the handoff reports. */
 static double worst_same[2], worst_ref[2];
 
+/* The case of loop index i of the equal tests: split, convention,
+ * precision, width; the batch made from seed0 + i. */
+struct split_case {
+    const struct split *sp;
+    int paper, prec;
+    size_t n, d;
+    struct ref_params p;
+    struct batch b;
+};
+
+static void split_case_make(struct split_case *c, int i, uint64_t seed0)
+{
+    c->sp = &splits[i % N_SPLITS];
+    c->paper = (i / N_SPLITS) % 2;
+    c->prec = (i / N_SPLITS / 2) % 2;
+    c->d = split_d[i / N_SPLITS / 4];
+    c->n = SPLIT_N;
+    c->p = ref_default_params();
+    c->p.paper = c->paper;
+    batch_make(&c->b, c->prec, seed0 + (uint64_t)i, c->n, c->d);
+}
+
+/* got against one vicreg_loss_* call on the whole batch b on `path`, to
+ * the single-process tolerance; records the largest disagreement. */
+static void compare_single(const struct batch *b, const struct ref_params *p, int path,
+                           const struct outcome *got, const char *what)
+{
+    struct outcome one;
+    outcome_init(&one, b->n, b->d);
+    vicreg_ctx *c = make_ctx(p, path, 1.0);
+    single(b, c, &one);
+    worst_same[b->prec] =
+        fmax(worst_same[b->prec], compare(got, &one, b->n, b->d,
+                                          b->prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32, what));
+    vicreg_ctx_destroy(c);
+    outcome_free(&one);
+}
+
 START_TEST(sharded_equals_single)
 {
-    /* _i: split, convention, precision, width. */
-    const struct split *sp = &splits[_i % N_SPLITS];
-    const int paper = (_i / N_SPLITS) % 2;
-    const int prec = (_i / N_SPLITS / 2) % 2;
-    const size_t d = split_d[_i / N_SPLITS / 4], n = SPLIT_N;
-    struct ref_params p = ref_default_params();
-    p.paper = paper;
+    struct split_case sc;
+    split_case_make(&sc, _i, 100);
+    const int prec = sc.prec, paper = sc.paper;
+    const size_t n = sc.n, d = sc.d;
+    const struct ref_params p = sc.p;
+    const struct batch b = sc.b;
     char what[160];
 
-    struct batch b;
-    batch_make(&b, prec, 100 + (uint64_t)_i, n, d);
     struct outcome sh, ref;
     outcome_init(&sh, n, d);
     outcome_init(&ref, n, d);
-    sharded(&b, &p, 1.0, sp->sizes, sp->shards, &sh);
+    sharded(&b, &p, 1.0, sc.sp->sizes, sc.sp->shards, &sh);
     ck_assert(sh.terms[TU_N_TERMS - 1] == VICREG_PATH_COVARIANCE);
 
-    const double tol_same = prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32;
     const int paths[3] = { VICREG_PATH_AUTO, VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
     for (int k = 0; k < 3; k++) {
-        struct outcome one;
-        outcome_init(&one, n, d);
-        vicreg_ctx *c = make_ctx(&p, paths[k], 1.0);
-        single(&b, c, &one);
         snprintf(what, sizeof what, "%s %s d=%zu split %d path %d", prec_name(prec),
                  paper ? "paper" : "reference", d, _i % (int)N_SPLITS, paths[k]);
-        worst_same[prec] = fmax(worst_same[prec], compare(&sh, &one, n, d, tol_same, what));
-        vicreg_ctx_destroy(c);
-        outcome_free(&one);
+        compare_single(&b, &p, paths[k], &sh, what);
     }
     reference(&b, &p, &ref);
     snprintf(what, sizeof what, "%s %s d=%zu split %d vs reference", prec_name(prec),
@@ -142,36 +170,23 @@ START_TEST(sharded_equals_single)
                            compare(&sh, &ref, n, d, prec == F64 ? TOL_REF_F64 : TOL_REF_F32, what));
     outcome_free(&sh);
     outcome_free(&ref);
-    batch_free(&b);
+    batch_free(&sc.b);
 }
 END_TEST
 
 START_TEST(micro_batches_equal_single)
 {
-    const struct split *sp = &splits[_i % N_SPLITS];
-    const int paper = (_i / N_SPLITS) % 2;
-    const int prec = (_i / N_SPLITS / 2) % 2;
-    const size_t d = split_d[_i / N_SPLITS / 4], n = SPLIT_N;
-    struct ref_params p = ref_default_params();
-    p.paper = paper;
+    struct split_case sc;
+    split_case_make(&sc, _i, 300);
     char what[160];
-    struct batch b;
-    batch_make(&b, prec, 300 + (uint64_t)_i, n, d);
-    struct outcome mb, one;
-    outcome_init(&mb, n, d);
-    outcome_init(&one, n, d);
-    micro_batches(&b, &p, sp->sizes, sp->shards, &mb);
-    vicreg_ctx *c = make_ctx(&p, VICREG_PATH_AUTO, 1.0);
-    single(&b, c, &one);
-    snprintf(what, sizeof what, "micro-batches %s %s d=%zu split %d", prec_name(prec),
-             paper ? "paper" : "reference", d, _i % (int)N_SPLITS);
-    worst_same[prec] = fmax(worst_same[prec],
-                            compare(&mb, &one, n, d, prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32,
-                                    what));
-    vicreg_ctx_destroy(c);
+    struct outcome mb;
+    outcome_init(&mb, sc.n, sc.d);
+    micro_batches(&sc.b, &sc.p, sc.sp->sizes, sc.sp->shards, &mb);
+    snprintf(what, sizeof what, "micro-batches %s %s d=%zu split %d", prec_name(sc.prec),
+             sc.paper ? "paper" : "reference", sc.d, _i % (int)N_SPLITS);
+    compare_single(&sc.b, &sc.p, VICREG_PATH_AUTO, &mb, what);
     outcome_free(&mb);
-    outcome_free(&one);
-    batch_free(&b);
+    batch_free(&sc.b);
 }
 END_TEST
 
@@ -186,18 +201,11 @@ START_TEST(sharded_equals_single_larger)
     p.paper = _i / 2;
     struct batch b;
     batch_make(&b, prec, 500 + (uint64_t)_i, n, d);
-    struct outcome sh, one;
+    struct outcome sh;
     outcome_init(&sh, n, d);
-    outcome_init(&one, n, d);
     sharded(&b, &p, 1.0, sizes, MAX_SHARDS, &sh);
-    vicreg_ctx *c = make_ctx(&p, VICREG_PATH_AUTO, 1.0);
-    single(&b, c, &one);
-    worst_same[prec] = fmax(worst_same[prec],
-                            compare(&sh, &one, n, d, prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32,
-                                    prec_name(prec)));
-    vicreg_ctx_destroy(c);
+    compare_single(&b, &p, VICREG_PATH_AUTO, &sh, prec_name(prec));
     outcome_free(&sh);
-    outcome_free(&one);
     batch_free(&b);
 }
 END_TEST
@@ -214,12 +222,12 @@ static void report_worst(void)
 
 Suite *shard_values_suite(void)
 {
-    Suite *s = suite_create("shard-values");
-    TCase *tc = tcase_create("equal");
-    tcase_add_loop_test(tc, sharded_equals_single, 0, (int)N_SPLITS * 8);
-    tcase_add_loop_test(tc, micro_batches_equal_single, 0, (int)N_SPLITS * 8);
-    tcase_add_loop_test(tc, sharded_equals_single_larger, 0, 4);
-    tcase_add_unchecked_fixture(tc, NULL, report_worst);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = {
+        .name = "equal",
+        .unchecked_teardown = report_worst,
+        .tests = { TU_LOOP(sharded_equals_single, 0, (int)N_SPLITS * 8),
+                   TU_LOOP(micro_batches_equal_single, 0, (int)N_SPLITS * 8),
+                   TU_LOOP(sharded_equals_single_larger, 0, 4) },
+    };
+    return tu_suite("shard-values", &tc, 1);
 }

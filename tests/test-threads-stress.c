@@ -20,18 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vicreg.h"
+#define PROGRAM "test-threads-stress"
+#include "standalone.h"
 
 #define THREADS 12
 #define DEFAULT_ROUNDS 6
-
-#define FAIL(...)                                                                          \
-    do {                                                                                   \
-        fprintf(stderr, "test-threads-stress: ");                                          \
-        fprintf(stderr, __VA_ARGS__);                                                      \
-        fputc('\n', stderr);                                                               \
-        exit(EXIT_FAILURE);                                                                \
-    } while (0)
 
 /* A case: shape, precision, path, convention. */
 struct tcase {
@@ -146,9 +139,7 @@ int main(void)
     }
 
     /* The single-threaded results, on one context. */
-    vicreg_ctx *ctx;
-    if (vicreg_ctx_create(&ctx) != VICREG_OK)
-        FAIL("create");
+    vicreg_ctx *ctx = ctx_new_or_fail();
     size_t k = 0;
     for (size_t sh = 0; sh < N_SHAPES; sh++)
         for (int f64 = 0; f64 < 2; f64++)

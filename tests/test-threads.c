@@ -116,13 +116,13 @@ END_TEST
 
 Suite *threads_suite(void)
 {
-    Suite *s = suite_create("threads");
-    TCase *tc = tcase_create("contexts-per-thread");
     /* Tagged so that the valgrind run can leave it out (CK_EXCLUDE_TAGS):
      * under valgrind's one-thread-at-a-time scheduler it takes minutes. */
-    tcase_set_tags(tc, "threads");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_threads_bitwise, 0, 2);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = {
+        .name = "contexts-per-thread",
+        .tags = "threads",
+        .timeout = 120,
+        .tests = { TU_LOOP(test_threads_bitwise, 0, 2) },
+    };
+    return tu_suite("threads", &tc, 1);
 }

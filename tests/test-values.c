@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "precision.h"
 #include "testutil.h"
 
 /* f64 agrees with the double reference to rounding; f32 differs by the
@@ -69,41 +70,25 @@ struct lib_result {
 static void run_lib(vicreg_ctx *ctx, int f32, size_t n, size_t d, size_t ld,
                     const double *za, const double *zb, struct lib_result *out)
 {
+    const int prec = f32 ? F32 : F64;
     size_t count = n * ld;
     double loss = NAN;
     out->ga = calloc(n * d, sizeof(double));
     out->gb = calloc(n * d, sizeof(double));
-    if (f32) {
-        float *a = calloc(count, sizeof(float)), *b = calloc(count, sizeof(float));
-        float *ga = calloc(count, sizeof(float)), *gb = calloc(count, sizeof(float));
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                a[i * ld + j] = (float)za[i * d + j];
-                b[i * ld + j] = (float)zb[i * d + j];
-            }
-        ck_assert_int_eq(vicreg_loss_f32(ctx, n, d, a, ld, b, ld, &loss, ga, ld, gb, ld), VICREG_OK);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                out->ga[i * d + j] = ga[i * ld + j];
-                out->gb[i * d + j] = gb[i * ld + j];
-            }
-        free(a), free(b), free(ga), free(gb);
-    } else {
-        double *a = calloc(count, sizeof(double)), *b = calloc(count, sizeof(double));
-        double *ga = calloc(count, sizeof(double)), *gb = calloc(count, sizeof(double));
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                a[i * ld + j] = za[i * d + j];
-                b[i * ld + j] = zb[i * d + j];
-            }
-        ck_assert_int_eq(vicreg_loss_f64(ctx, n, d, a, ld, b, ld, &loss, ga, ld, gb, ld), VICREG_OK);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                out->ga[i * d + j] = ga[i * ld + j];
-                out->gb[i * d + j] = gb[i * ld + j];
-            }
-        free(a), free(b), free(ga), free(gb);
-    }
+    void *a = calloc(count, elem_of(prec)), *b = calloc(count, elem_of(prec));
+    void *ga = calloc(count, elem_of(prec)), *gb = calloc(count, elem_of(prec));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            elem_put(prec, a, i * ld + j, za[i * d + j]);
+            elem_put(prec, b, i * ld + j, zb[i * d + j]);
+        }
+    ck_assert_int_eq(prec_loss(prec, ctx, n, d, a, ld, b, ld, &loss, ga, ld, gb, ld), VICREG_OK);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            out->ga[i * d + j] = elem_get(prec, ga, i * ld + j);
+            out->gb[i * d + j] = elem_get(prec, gb, i * ld + j);
+        }
+    free(a), free(b), free(ga), free(gb);
     for (size_t t = 0; t < N_TERMS; t++)
         ck_assert_int_eq(vicreg_ctx_get_term(ctx, terms[t], &out->terms[t]), VICREG_OK);
     ck_assert(out->terms[0] == loss);
@@ -148,10 +133,9 @@ static void check_data(size_t n, size_t d, const double *za, const double *zb,
     for (int path = VICREG_PATH_AUTO; path <= VICREG_PATH_GRAM; path++)
         for (int f32 = 0; f32 <= 1; f32++)
             for (size_t pad = 0; pad <= 3; pad += 3) {
-                vicreg_ctx *ctx;
                 struct lib_result lib;
                 char what[128];
-                ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+                vicreg_ctx *ctx = tu_ctx_new();
                 tu_set_params(ctx, p);
                 ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, path), VICREG_OK);
                 run_lib(ctx, f32, n, d, d + pad, za, zb, &lib);
@@ -244,31 +228,67 @@ static double term(const vicreg_ctx *ctx, int key)
     return v;
 }
 
+/* An edge case: a batch za, zb (n x d, packed) that the test may change
+ * before edge_run(), which computes the reference (default parameters)
+ * and the library in f64 on a new context, both gradients. */
+struct edge {
+    size_t n, d;
+    double *za, *zb, *ga, *gb, *rga, *rgb;
+    struct ref_result ref;
+    double loss;
+    vicreg_ctx *ctx;
+};
+
+static void edge_make(struct edge *e, uint64_t seed, size_t n, size_t d)
+{
+    double **arrays[] = { &e->za, &e->zb, &e->ga, &e->gb, &e->rga, &e->rgb };
+    e->n = n;
+    e->d = d;
+    e->ctx = NULL;
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
+        *arrays[k] = malloc(n * d * sizeof(double));
+        ck_assert_ptr_nonnull(*arrays[k]);
+    }
+    tu_make_batches(seed, n, d, d, e->za, e->zb);
+}
+
+static void edge_run(struct edge *e)
+{
+    struct ref_params p = ref_default_params();
+    ref_vicreg(&p, e->n, e->d, e->za, e->zb, &e->ref, e->rga, e->rgb);
+    e->ctx = tu_ctx_new();
+    e->loss = lib_f64(e->ctx, e->n, e->d, e->za, e->zb, e->ga, e->gb);
+}
+
+static void edge_free(struct edge *e)
+{
+    vicreg_ctx_destroy(e->ctx);
+    free(e->za), free(e->zb), free(e->ga), free(e->gb), free(e->rga), free(e->rgb);
+}
+
 /* Constant columns: std = sqrt(eps), the hinge is active there, and the
  * variance gradient of a constant column is zero (Zc is zero). */
 START_TEST(test_constant_columns)
 {
     const size_t n = 12, d = 6;
-    double za[12 * 6], zb[12 * 6], ga[12 * 6], gb[12 * 6], rga[12 * 6], rgb[12 * 6];
-    struct ref_result ref;
-    struct ref_params p = ref_default_params();
-    vicreg_ctx *ctx;
-    tu_make_batches(7, n, d, d, za, zb);
+    struct edge e;
+    edge_make(&e, 7, n, d);
     for (size_t i = 0; i < n; i++) {
-        za[i * d + 2] = 3.5;
-        zb[i * d + 2] = -1.25;
-        zb[i * d + 4] = 0.0;
+        e.za[i * d + 2] = 3.5;
+        e.zb[i * d + 2] = -1.25;
+        e.zb[i * d + 4] = 0.0;
     }
-    ref_vicreg(&p, n, d, za, zb, &ref, rga, rgb);
-    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
-    double loss = lib_f64(ctx, n, d, za, zb, ga, gb);
-    ck_assert(tu_rel(loss, ref.loss) < TOL_F64);
+    edge_run(&e);
+    const struct ref_result ref = e.ref;
+    vicreg_ctx *ctx = e.ctx;
+    const double *ga = e.ga, *gb = e.gb, *rga = e.rga, *rgb = e.rgb;
+    ck_assert(tu_rel(e.loss, ref.loss) < TOL_F64);
     ck_assert(tu_rel(term(ctx, VICREG_TERM_MIN_STD_A), sqrt(1e-4)) < 1e-15);
     ck_assert(tu_rel(term(ctx, VICREG_TERM_MIN_STD_B), sqrt(1e-4)) < 1e-15);
     ck_assert(term(ctx, VICREG_TERM_COLLAPSED_FRACTION_A) >= 1.0 / 6.0);
     ck_assert(tu_rel_err(n, d, ga, d, rga, d) < TOL_F64);
     ck_assert(tu_rel_err(n, d, gb, d, rgb, d) < TOL_F64);
-    vicreg_ctx_destroy(ctx);
+    edge_free(&e);
 }
 END_TEST
 
@@ -276,30 +296,26 @@ END_TEST
 START_TEST(test_all_above_gamma)
 {
     const size_t n = 16, d = 5;
-    double za[16 * 5], zb[16 * 5], ga[16 * 5], gb[16 * 5], rga[16 * 5], rgb[16 * 5];
-    struct ref_result ref;
-    struct ref_params p = ref_default_params();
-    vicreg_ctx *ctx;
-    tu_make_batches(9, n, d, d, za, zb);
+    struct edge e;
+    edge_make(&e, 9, n, d);
     for (size_t i = 0; i < n * d; i++) {
-        za[i] *= 10.0;
-        zb[i] *= 10.0;
+        e.za[i] *= 10.0;
+        e.zb[i] *= 10.0;
     }
-    ref_vicreg(&p, n, d, za, zb, &ref, rga, rgb);
-    ck_assert(ref.variance[0] == 0.0 && ref.variance[1] == 0.0);
-    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
-    lib_f64(ctx, n, d, za, zb, ga, gb);
+    edge_run(&e);
+    vicreg_ctx *ctx = e.ctx;
+    ck_assert(e.ref.variance[0] == 0.0 && e.ref.variance[1] == 0.0);
     ck_assert(term(ctx, VICREG_TERM_VARIANCE_A) == 0.0);
     ck_assert(term(ctx, VICREG_TERM_VARIANCE_B) == 0.0);
     ck_assert(term(ctx, VICREG_TERM_COLLAPSED_FRACTION_A) == 0.0);
     ck_assert(term(ctx, VICREG_TERM_MIN_STD_A) > 1.0);
-    ck_assert(tu_rel_err(n, d, ga, d, rga, d) < TOL_F64);
+    ck_assert(tu_rel_err(n, d, e.ga, d, e.rga, d) < TOL_F64);
     /* With mu = 0 the gradient is the same: the hinge contributed nothing. */
     double ga0[16 * 5], gb0[16 * 5];
     ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_VARIANCE_COEFF, 0.0), VICREG_OK);
-    lib_f64(ctx, n, d, za, zb, ga0, gb0);
-    ck_assert(memcmp(ga, ga0, sizeof ga) == 0 && memcmp(gb, gb0, sizeof gb) == 0);
-    vicreg_ctx_destroy(ctx);
+    lib_f64(ctx, n, d, e.za, e.zb, ga0, gb0);
+    ck_assert(memcmp(e.ga, ga0, sizeof ga0) == 0 && memcmp(e.gb, gb0, sizeof gb0) == 0);
+    edge_free(&e);
 }
 END_TEST
 
@@ -323,9 +339,8 @@ START_TEST(test_large_offset)
         double *rga = malloc(n * d * sizeof(double)), *rgb = malloc(n * d * sizeof(double));
         ref_vicreg(&p, n, d, off_a, off_b, &ref, rga, rgb);
         for (int path = VICREG_PATH_COVARIANCE; path <= VICREG_PATH_GRAM; path++) {
-            vicreg_ctx *ctx;
             struct lib_result lib;
-            ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+            vicreg_ctx *ctx = tu_ctx_new();
             ck_assert_int_eq(vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, path), VICREG_OK);
             run_lib(ctx, f32, n, d, d, off_a, off_b, &lib);
             compare(&ref, rga, rgb, &lib, n, d, f32 ? TOL_F32 : TOL_F64, "offset 1e4");
@@ -344,9 +359,8 @@ START_TEST(test_identical_branches)
 {
     const size_t n = 20, d = 30;
     double za[20 * 30], zb[20 * 30], ga[20 * 30], gb[20 * 30];
-    vicreg_ctx *ctx;
     tu_make_batches(13, n, d, d, za, zb);
-    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    vicreg_ctx *ctx = tu_ctx_new();
     lib_f64(ctx, n, d, za, za, ga, gb);
     ck_assert(term(ctx, VICREG_TERM_INVARIANCE) == 0.0);
     ck_assert(term(ctx, VICREG_TERM_VARIANCE_A) == term(ctx, VICREG_TERM_VARIANCE_B));
@@ -389,9 +403,8 @@ END_TEST
 START_TEST(test_auto_path)
 {
     double za[8 * 9], zb[8 * 9];
-    vicreg_ctx *ctx;
     tu_make_batches(19, 8, 9, 9, za, zb);
-    ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+    vicreg_ctx *ctx = tu_ctx_new();
     ck_assert_int_eq(vicreg_loss_f64(ctx, 8, 9, za, 9, zb, 9, NULL, NULL, 0, NULL, 0), VICREG_OK);
     ck_assert(term(ctx, VICREG_TERM_PATH_USED) == VICREG_PATH_GRAM);
     ck_assert_int_eq(vicreg_loss_f64(ctx, 8, 8, za, 9, zb, 9, NULL, NULL, 0, NULL, 0), VICREG_OK);
@@ -402,20 +415,14 @@ END_TEST
 
 Suite *values_suite(void)
 {
-    Suite *s = suite_create("values");
-    TCase *tc = tcase_create("reference");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_sweep_default, 0, 2);
-    tcase_add_loop_test(tc, test_sweep_coefficients, 0, 2);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("edges");
-    tcase_add_test(tc, test_constant_columns);
-    tcase_add_test(tc, test_all_above_gamma);
-    tcase_add_test(tc, test_large_offset);
-    tcase_add_test(tc, test_identical_branches);
-    tcase_add_test(tc, test_repeatable_and_partial);
-    tcase_add_test(tc, test_auto_path);
-    tcase_add_test(tc, test_extreme_coefficients);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tcases[] = {
+        { .name = "reference", .timeout = 120,
+          .tests = { TU_LOOP(test_sweep_default, 0, 2), TU_LOOP(test_sweep_coefficients, 0, 2) } },
+        { .name = "edges",
+          .tests = { TU_TEST(test_constant_columns), TU_TEST(test_all_above_gamma),
+                     TU_TEST(test_large_offset), TU_TEST(test_identical_branches),
+                     TU_TEST(test_repeatable_and_partial), TU_TEST(test_auto_path),
+                     TU_TEST(test_extreme_coefficients) } },
+    };
+    return tu_suite("values", tcases, sizeof tcases / sizeof tcases[0]);
 }

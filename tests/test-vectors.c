@@ -601,6 +601,17 @@ static int run_case(struct tally *t, vicreg_ctx *ctx, const struct vcase *c, int
     return 1;
 }
 
+/* Prints the tally of `who` over `runs` runs, frees the set and asserts
+ * that no check failed. */
+static void finish_tally(const char *who, const struct tally *t, size_t runs, struct vset *set)
+{
+    print_tally(who, t, runs);
+    size_t count = set->count;
+    free_all(set);
+    ck_assert_msg(t->failures == 0, "%zu of %zu checks over %zu files failed; first: %s",
+                  t->failures, t->checks, count, t->first_failure);
+}
+
 static const int paths[] = { VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
 static const char *const path_names[] = { "covariance", "gram" };
 
@@ -617,8 +628,7 @@ START_TEST(test_library_against_torch)
     memset(&t, 0, sizeof t);
 
     for (size_t p = 0; p < 2; p++) {
-        vicreg_ctx *ctx;
-        ck_assert_int_eq(vicreg_ctx_create(&ctx), VICREG_OK);
+        vicreg_ctx *ctx = tu_ctx_new();
         for (size_t k = 0; k < set.count; k++) {
             const struct vcase *c = &set.cases[k];
             double *ga = malloc(c->n * c->d * sizeof(double));
@@ -647,11 +657,7 @@ START_TEST(test_library_against_torch)
         }
         vicreg_ctx_destroy(ctx);
     }
-    print_tally(f32 ? "vicreg_loss_f32" : "vicreg_loss_f64", &t, runs);
-    size_t count = set.count;
-    free_all(&set);
-    ck_assert_msg(t.failures == 0, "%zu of %zu checks over %zu files failed; first: %s",
-                  t.failures, t.checks, count, t.first_failure);
+    finish_tally(f32 ? "vicreg_loss_f32" : "vicreg_loss_f64", &t, runs, &set);
 }
 END_TEST
 
@@ -677,11 +683,7 @@ START_TEST(test_reference_against_torch)
         check_grad(&t, c, gb, c->gb, "grad_b", TOL_F64, c->name);
         free(ga), free(gb);
     }
-    print_tally("tests/reference.c", &t, set.count);
-    size_t count = set.count;
-    free_all(&set);
-    ck_assert_msg(t.failures == 0, "%zu of %zu checks over %zu files failed; first: %s",
-                  t.failures, t.checks, count, t.first_failure);
+    finish_tally("tests/reference.c", &t, set.count, &set);
 }
 END_TEST
 
@@ -726,12 +728,11 @@ END_TEST
 
 Suite *vectors_suite(void)
 {
-    Suite *s = suite_create("vectors");
-    TCase *tc = tcase_create("torch");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_vector_files);
-    tcase_add_test(tc, test_reference_against_torch);
-    tcase_add_loop_test(tc, test_library_against_torch, 0, 2);
-    suite_add_tcase(s, tc);
-    return s;
+    const struct tu_tcase tc = {
+        .name = "torch",
+        .timeout = 120,
+        .tests = { TU_TEST(test_vector_files), TU_TEST(test_reference_against_torch),
+                   TU_LOOP(test_library_against_torch, 0, 2) },
+    };
+    return tu_suite("vectors", &tc, 1);
 }

@@ -3,6 +3,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "testutil.h"
 
@@ -58,4 +59,50 @@ void tu_set_params(vicreg_ctx *ctx, const struct ref_params *p)
                                           p->paper ? VICREG_CONVENTION_PAPER
                                                    : VICREG_CONVENTION_REFERENCE),
                      VICREG_OK);
+}
+
+vicreg_ctx *tu_ctx_new(void)
+{
+    vicreg_ctx *c = NULL;
+    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
+    return c;
+}
+
+int tu_read_terms(const vicreg_ctx *c, double *terms)
+{
+    double v;
+    const int status = vicreg_ctx_get_term(c, VICREG_TERM_LOSS, &v);
+    for (size_t k = 0; k < TU_N_TERMS; k++)
+        ck_assert_int_eq(vicreg_ctx_get_term(c, tu_all_terms[k], &terms[k]),
+                         status == VICREG_OK ? VICREG_OK : VICREG_ERR_NO_RESULT);
+    return status;
+}
+
+Suite *tu_suite(const char *name, const struct tu_tcase *tcases, size_t count)
+{
+    Suite *s = suite_create(name);
+    for (size_t k = 0; k < count; k++) {
+        const struct tu_tcase *t = &tcases[k];
+        TCase *tc = tcase_create(t->name);
+        if (t->setup || t->teardown)
+            tcase_add_checked_fixture(tc, t->setup, t->teardown);
+        if (t->unchecked_teardown)
+            tcase_add_unchecked_fixture(tc, NULL, t->unchecked_teardown);
+        if (t->tags)
+            tcase_set_tags(tc, t->tags);
+        if (t->timeout > 0)
+            tcase_set_timeout(tc, t->timeout);
+        for (size_t m = 0; t->tests[m].test; m++)
+            tcase_add_loop_test(tc, t->tests[m].test, t->tests[m].start, t->tests[m].end);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int tu_run(SRunner *r)
+{
+    srunner_run_all(r, CK_NORMAL);
+    const int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

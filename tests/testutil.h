@@ -70,4 +70,49 @@ double tu_rel(double x, double y);
 /* The library's parameters set from a ref_params (asserts success). */
 void tu_set_params(vicreg_ctx *ctx, const struct ref_params *p);
 
+/* A new context (asserts that vicreg_ctx_create succeeds). */
+vicreg_ctx *tu_ctx_new(void);
+
+/* Every term of c's last result into terms[0 .. TU_N_TERMS), in the order
+ * of tu_all_terms, asserting that each read gives VICREG_OK when c has a
+ * result and VICREG_ERR_NO_RESULT when it has none. Returns the status of
+ * reading VICREG_TERM_LOSS: VICREG_OK when c has a result. */
+int tu_read_terms(const vicreg_ctx *c, double *terms);
+
+/* ---------------------------------------------------------------------
+ * Suites as tables: each suite function lists its tcases and their tests
+ * and tu_suite() registers them, in that order, with Check.
+ * --------------------------------------------------------------------- */
+
+/* One test of a tcase: the loop test over _i in [start, end). A plain
+ * test is the loop [0, 1), which is what tcase_add_test() adds. */
+struct tu_test {
+    const TTest *test;
+    int start, end;
+};
+#define TU_TEST(t) { (t), 0, 1 }
+#define TU_LOOP(t, s, e) { (t), (s), (e) }
+
+#define TU_MAX_TESTS 10
+
+/* One tcase: its name, its checked fixture (NULL for none), the teardown
+ * of its unchecked fixture (NULL for none), its timeout in seconds (0:
+ * Check's default), its tags (NULL for none) and its tests, up to the
+ * first NULL one. */
+struct tu_tcase {
+    const char *name;
+    SFun setup, teardown;
+    SFun unchecked_teardown;
+    double timeout;
+    const char *tags;
+    struct tu_test tests[TU_MAX_TESTS + 1];
+};
+
+/* The suite `name` with the tcases tcases[0 .. count). */
+Suite *tu_suite(const char *name, const struct tu_tcase *tcases, size_t count);
+
+/* Runs every test of r (CK_NORMAL), frees r; EXIT_SUCCESS when every test
+ * passed, EXIT_FAILURE otherwise. */
+int tu_run(SRunner *r);
+
 #endif

@@ -26,7 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vicreg.h"
+#define PROGRAM "test-soak"
+#include "../standalone.h"
 
 #define CALLS 100000
 #define SLACK_KIB 256
@@ -46,13 +47,6 @@
 #endif
 #define MAX_ELEMS (64 * 64)
 
-#define FAIL(...)                                                                          \
-    do {                                                                                   \
-        fprintf(stderr, "test-soak: ");                                                    \
-        fprintf(stderr, __VA_ARGS__);                                                      \
-        fputc('\n', stderr);                                                               \
-        exit(EXIT_FAILURE);                                                                \
-    } while (0)
 
 static long rss_kib(void)
 {
@@ -166,32 +160,33 @@ static void bad_call(vicreg_ctx *ctx, int k)
     double loss = 42.0;
     float ga[64 * 64];
     memset(ga, 0x7b, sizeof ga);
+    /* Kinds 0 to 4: a loss call, n x d with every leading dimension d,
+     * grad_a (leading dimension d) or none, no grad_b; kind 5: a parameter
+     * out of range. */
+    const struct {
+        int want, f64;
+        size_t n, d;
+        const void *za, *zb;
+        void *ga;
+    } calls[5] = {
+        { VICREG_ERR_BAD_SHAPE, 0, 1, 4, za32, zb32, ga },
+        { VICREG_ERR_INVALID_ARGUMENT, 0, 8, 4, NULL, zb32, ga },
+        { VICREG_ERR_NON_FINITE, 1, 64, 48, bad64, zb64, NULL },
+        { VICREG_ERR_OVERLAP, 0, 8, 4, za32, zb32, za32 + 4 },
+        { VICREG_ERR_OVERFLOW, 1, 32, 24, huge64, zb64, NULL },
+    };
     int st, want;
-    switch (k % 6) {
-    case 0:
-        want = VICREG_ERR_BAD_SHAPE;
-        st = vicreg_loss_f32(ctx, 1, 4, za32, 4, zb32, 4, &loss, ga, 4, NULL, 0);
-        break;
-    case 1:
-        want = VICREG_ERR_INVALID_ARGUMENT;
-        st = vicreg_loss_f32(ctx, 8, 4, NULL, 4, zb32, 4, &loss, ga, 4, NULL, 0);
-        break;
-    case 2:
-        want = VICREG_ERR_NON_FINITE;
-        st = vicreg_loss_f64(ctx, 64, 48, bad64, 48, zb64, 48, &loss, NULL, 0, NULL, 0);
-        break;
-    case 3:
-        want = VICREG_ERR_OVERLAP;
-        st = vicreg_loss_f32(ctx, 8, 4, za32, 4, zb32, 4, &loss, za32 + 4, 4, NULL, 0);
-        break;
-    case 4:
-        want = VICREG_ERR_OVERFLOW;
-        st = vicreg_loss_f64(ctx, 32, 24, huge64, 24, zb64, 24, &loss, NULL, 0, NULL, 0);
-        break;
-    default:
+    if (k % 6 < 5) {
+        const size_t n = calls[k % 6].n, d = calls[k % 6].d, ldga = calls[k % 6].ga ? d : 0;
+        const void *za = calls[k % 6].za, *zb = calls[k % 6].zb;
+        want = calls[k % 6].want;
+        if (calls[k % 6].f64)
+            st = vicreg_loss_f64(ctx, n, d, za, d, zb, d, &loss, calls[k % 6].ga, ldga, NULL, 0);
+        else
+            st = vicreg_loss_f32(ctx, n, d, za, d, zb, d, &loss, calls[k % 6].ga, ldga, NULL, 0);
+    } else {
         want = VICREG_ERR_OUT_OF_RANGE;
         st = vicreg_ctx_set_param(ctx, VICREG_PARAM_EPSILON, -1.0);
-        break;
     }
     if (st != want)
         FAIL("bad call %d: status %d, expected %d", k % 6, st, want);
@@ -207,9 +202,7 @@ int main(void)
 {
     make_inputs();
     const long rss_start = rss_kib();
-    vicreg_ctx *ctx;
-    if (vicreg_ctx_create(&ctx) != VICREG_OK)
-        FAIL("create");
+    vicreg_ctx *ctx = ctx_new_or_fail();
 
     /* Warm-up: every shape, both precisions, every error, up to the
      * largest and back; the largest shape is seen at call N_SHAPES. */
@@ -224,9 +217,7 @@ int main(void)
         for (int f64 = 0; f64 < 2; f64++)
             good_call(ctx, s, f64);
     {
-        vicreg_ctx *other;
-        if (vicreg_ctx_create(&other) != VICREG_OK)
-            FAIL("create");
+        vicreg_ctx *other = ctx_new_or_fail();
         good_call(other, N_SHAPES - 1, 1);
         vicreg_ctx_destroy(other);
     }
@@ -243,9 +234,7 @@ int main(void)
             bad_call(ctx, (int)(i / 7));
             errors++;
         } else if (i % 500 == 250) {
-            vicreg_ctx *other;
-            if (vicreg_ctx_create(&other) != VICREG_OK)
-                FAIL("create");
+            vicreg_ctx *other = ctx_new_or_fail();
             good_call(other, (size_t)(i / 500) % N_SHAPES, (int)(i & 1));
             vicreg_ctx_destroy(other);
             fresh++;
