@@ -274,6 +274,23 @@ static int untouched_outside(const struct buf *b, const unsigned char *ref, size
     return 1;
 }
 
+/* The first count elements of batch z from the input. Only the columns in
+ * use (0..d-1 of each ld-row; all when the shape is not valid) decide
+ * whether the data is finite and moderate; the padding holds NaN, which
+ * the library never reads for its values. */
+static void fill_batch(struct reader *r, int mode, int f64, void *z, size_t count, int valid,
+                       size_t ld, size_t d, int *finite, int *moderate)
+{
+    for (size_t k = 0; k < count; k++) {
+        int f = 1, m = 1;
+        double v = data_value(r, mode, f64, &f, &m);
+        int in_use = !valid || k % ld < d;
+        if (in_use)
+            *finite &= f, *moderate &= m;
+        set_elem(z, f64, k, in_use ? v : NAN);
+    }
+}
+
 /* The path the last successful call took, for messages. */
 static const char *path_used(const vicreg_ctx *ctx)
 {
@@ -351,23 +368,8 @@ static void one_call(struct reader *r, vicreg_ctx *ctx)
     struct buf bza, bzb, bga, bgb;
     void *za = buf_make(&bza, ea * elem), *zb = buf_make(&bzb, eb * elem);
     int finite = 1, moderate = 1;
-    for (size_t k = 0; k < ea; k++) {
-        int f = 1, m = 1;
-        double v = data_value(r, mode, f64, &f, &m);
-        /* Padding (columns d..ld-1) is never read for its values. */
-        int in_use = !valid || k % lda < d;
-        if (in_use)
-            finite &= f, moderate &= m;
-        set_elem(za, f64, k, in_use ? v : NAN);
-    }
-    for (size_t k = 0; k < eb; k++) {
-        int f = 1, m = 1;
-        double v = data_value(r, mode, f64, &f, &m);
-        int in_use = !valid || k % ldb < d;
-        if (in_use)
-            finite &= f, moderate &= m;
-        set_elem(zb, f64, k, in_use ? v : NAN);
-    }
+    fill_batch(r, mode, f64, za, ea, valid, lda, d, &finite, &moderate);
+    fill_batch(r, mode, f64, zb, eb, valid, ldb, d, &finite, &moderate);
     /* (A gradient buffer that is not passed may have any ld.) */
     const size_t ld_cap = MAX_D + MAX_PAD;
     const size_t ega = valid && ldga >= d && ldga <= ld_cap ? extent(n, d, ldga) : rows * cols;

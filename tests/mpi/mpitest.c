@@ -51,64 +51,51 @@ static void spread(size_t *counts, int first, int k, size_t rows)
         counts[first + p] = rows / (size_t)k + ((size_t)p < rows % (size_t)k ? 1 : 0);
 }
 
+/* The next layout of out[], empty and named, or NULL when out[] is full
+ * (its counts then go to a scratch layout that is dropped). */
+static size_t *next_layout(struct mt_layout *out, int *count, int max, int nprocs,
+                           const char *name, struct mt_layout *dropped)
+{
+    struct mt_layout *l = *count < max ? &out[(*count)++] : dropped;
+    memset(l, 0, sizeof *l);
+    l->nprocs = nprocs;
+    l->name = name;
+    return l->counts;
+}
+
 int mt_layouts(size_t n, int nprocs, struct mt_layout *out, int max)
 {
     int count = 0;
-    struct mt_layout l;
-
-    memset(&l, 0, sizeof l);
-    l.nprocs = nprocs;
-    l.name = "equal";
-    spread(l.counts, 0, nprocs, n);
-    if (count < max)
-        out[count++] = l;
+    struct mt_layout dropped;
+    size_t *c = next_layout(out, &count, max, nprocs, "equal", &dropped);
+    spread(c, 0, nprocs, n);
     if (nprocs == 1)
         return count;
 
     /* Unequal: process p gets about (p + 1) parts, the last the rest. */
-    memset(&l, 0, sizeof l);
-    l.nprocs = nprocs;
-    l.name = "unequal";
+    c = next_layout(out, &count, max, nprocs, "unequal", &dropped);
     size_t parts = (size_t)nprocs * (size_t)(nprocs + 1) / 2, used = 0;
     for (int p = 0; p < nprocs - 1; p++) {
-        l.counts[p] = n * (size_t)(p + 1) / parts;
-        used += l.counts[p];
+        c[p] = n * (size_t)(p + 1) / parts;
+        used += c[p];
     }
-    l.counts[nprocs - 1] = n - used;
-    if (count < max)
-        out[count++] = l;
+    c[nprocs - 1] = n - used;
 
-    memset(&l, 0, sizeof l);
-    l.nprocs = nprocs;
-    l.name = "one row first";
-    l.counts[0] = 1;
-    spread(l.counts, 1, nprocs - 1, n - 1);
-    if (count < max)
-        out[count++] = l;
+    c = next_layout(out, &count, max, nprocs, "one row first", &dropped);
+    c[0] = 1;
+    spread(c, 1, nprocs - 1, n - 1);
 
-    memset(&l, 0, sizeof l);
-    l.nprocs = nprocs;
-    l.name = "empty last";
-    spread(l.counts, 0, nprocs - 1, n);
-    if (count < max)
-        out[count++] = l;
+    c = next_layout(out, &count, max, nprocs, "empty last", &dropped);
+    spread(c, 0, nprocs - 1, n);
 
     if (nprocs >= 3) {
         /* An empty shard first, a 1-row shard, the rest. */
-        memset(&l, 0, sizeof l);
-        l.nprocs = nprocs;
-        l.name = "empty, one row, rest";
-        l.counts[1] = 1;
-        spread(l.counts, 2, nprocs - 2, n - 1);
-        if (count < max)
-            out[count++] = l;
+        c = next_layout(out, &count, max, nprocs, "empty, one row, rest", &dropped);
+        c[1] = 1;
+        spread(c, 2, nprocs - 2, n - 1);
         /* Everything on one process in the middle. */
-        memset(&l, 0, sizeof l);
-        l.nprocs = nprocs;
-        l.name = "all on process 1";
-        l.counts[1] = n;
-        if (count < max)
-            out[count++] = l;
+        c = next_layout(out, &count, max, nprocs, "all on process 1", &dropped);
+        c[1] = n;
     }
     return count;
 }

@@ -273,15 +273,34 @@ static void run_case(const struct mt_case *c)
     vicreg_ctx_destroy(ctx);
 }
 
+/* Every strategy: the two, then the automatic choice. */
+static const int strategies[] = { VICREG_MPI_STRATEGY_REDUCE, VICREG_MPI_STRATEGY_GATHER,
+                                  VICREG_MPI_STRATEGY_AUTO };
+
+/* A batch pair of n rows and the ways of splitting them over the
+ * processes. */
+struct split_batch {
+    double *za, *zb;
+    struct mt_layout layouts[8];
+    int count;
+};
+
+static void split_batch_make(struct split_batch *b, size_t n, size_t d, uint64_t seed)
+{
+    b->za = malloc(n * d * sizeof *b->za);
+    b->zb = malloc(n * d * sizeof *b->zb);
+    mt_make_batch(seed, n, d, b->za, b->zb);
+    b->count = mt_layouts(n, mt_nprocs, b->layouts, 8);
+}
+
 /* Every layout, precision, convention and strategy for one batch shape. */
 static void agreement_tests(size_t n, size_t d, uint64_t seed)
 {
-    double *za = malloc(n * d * sizeof *za), *zb = malloc(n * d * sizeof *zb);
-    mt_make_batch(seed, n, d, za, zb);
-    struct mt_layout layouts[8];
-    int count = mt_layouts(n, mt_nprocs, layouts, 8);
-    static const int strategies[] = { VICREG_MPI_STRATEGY_REDUCE, VICREG_MPI_STRATEGY_GATHER,
-                                      VICREG_MPI_STRATEGY_AUTO };
+    struct split_batch b;
+    split_batch_make(&b, n, d, seed);
+    const double *za = b.za, *zb = b.zb;
+    const int count = b.count;
+    struct mt_layout *layouts = b.layouts;
     for (int l = 0; l < count; l++)
         for (int p = VICREG_PRECISION_F32; p <= VICREG_PRECISION_F64; p++)
             for (int conv = 0; conv <= 1; conv++)
@@ -299,8 +318,8 @@ static void agreement_tests(size_t n, size_t d, uint64_t seed)
         c.scale = 3.5;
         run_case(&c);
     }
-    free(za);
-    free(zb);
+    free(b.za);
+    free(b.zb);
 }
 
 /* The header's claim for data-parallel training: with GRAD_SCALE = P, the
@@ -691,19 +710,15 @@ static void handle_case(const double *za, const double *zb, size_t n, size_t d,
  * alone, so a context whose buffer another layer holds takes a handle. */
 static void handle_equivalence_test(size_t n, size_t d, uint64_t seed)
 {
-    double *za = malloc(n * d * sizeof *za), *zb = malloc(n * d * sizeof *zb);
-    mt_make_batch(seed, n, d, za, zb);
-    struct mt_layout layouts[8];
-    int count = mt_layouts(n, mt_nprocs, layouts, 8);
-    static const int strategies[] = { VICREG_MPI_STRATEGY_REDUCE, VICREG_MPI_STRATEGY_GATHER,
-                                      VICREG_MPI_STRATEGY_AUTO };
-    for (int l = 0; l < count; l++)
+    struct split_batch b;
+    split_batch_make(&b, n, d, seed);
+    for (int l = 0; l < b.count; l++)
         for (int p = VICREG_PRECISION_F32; p <= VICREG_PRECISION_F64; p++)
             for (int s = 0; s < 3; s++)
-                handle_case(za, zb, n, d, &layouts[l], d + (size_t)l % 3, p, strategies[s],
-                            l % 2, 1.0 + s);
-    free(za);
-    free(zb);
+                handle_case(b.za, b.zb, n, d, &b.layouts[l], d + (size_t)l % 3, p,
+                            strategies[s], l % 2, 1.0 + s);
+    free(b.za);
+    free(b.zb);
 }
 
 /* The handle's buffer is reused like the context's: after the first step
