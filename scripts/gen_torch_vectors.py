@@ -123,8 +123,9 @@ def random_pair(rng, n, d, scale_lo=0.2, scale_hi=2.0):
     return to_f32(za), to_f32(zb)
 
 
-def hinge_margin_ok(za, zb, gamma, eps):
-    for z in (za, zb):
+def hinge_margin_ok(zs, gamma, eps):
+    """No column std of any batch in zs within HINGE_MARGIN of gamma."""
+    for z in zs:
         if z.shape[0] < 2:
             return False
         s = np.sqrt(np.var(z, axis=0, ddof=1) + eps)
@@ -148,7 +149,7 @@ def make_cases():
         for attempt in range(1000):
             s = seed + 7919 * attempt
             za, zb = make(np.random.default_rng(s), n, d)
-            if hinge_margin_ok(za, zb, coeffs["gamma"], coeffs["eps"]):
+            if hinge_margin_ok((za, zb), coeffs["gamma"], coeffs["eps"]):
                 return s, za, zb
         raise RuntimeError("no seed found for %dx%d" % (n, d))
 

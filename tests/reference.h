@@ -27,4 +27,34 @@ void ref_vicreg(const struct ref_params *p, size_t n, size_t d,
                 const double *za, const double *zb, struct ref_result *out,
                 double *ga, double *gb);
 
+
+/* ------------------------------------------------------------------------
+ * More than two views (specification section 4).
+ * ------------------------------------------------------------------------ */
+
+/* The largest view count ref_views() takes (the library's VICREG_MAX_VIEWS). */
+#define REF_MAX_VIEWS 64
+
+struct ref_views_result {
+    double loss;
+    double invariance; /* s_bar (0 with one view) */
+    double weight_sum; /* sum_{i<j} W_ij = G (V - 1) */
+    /* per view, [0, views): */
+    double variance[REF_MAX_VIEWS], covariance[REF_MAX_VIEWS];
+    double mean_std[REF_MAX_VIEWS], min_std[REF_MAX_VIEWS];
+    double collapsed_fraction[REF_MAX_VIEWS], effective_rank[REF_MAX_VIEWS];
+};
+
+/* Loss, terms and per-view diagnostics of the views z[0 .. views) (each
+ * n x d, packed, double), the first G = global_views of them global
+ * (0: every view global). The pair {i, j}, i < j, weighs
+ * W_ij = [i < G] + [j < G]; s_bar = sum W_ij s(z_i, z_j) / sum W_ij;
+ * loss = lambda s_bar + mu w sum_v v(z_v) + nu sum_v c(z_v) with w = 1/V
+ * (reference convention) or 1 (paper). dL/dz_v into grad[v] (n x d,
+ * packed) when grad and grad[v] are not NULL. Needs 1 <= views <=
+ * REF_MAX_VIEWS, 0 <= global_views <= views, n >= 2, d >= 1; otherwise
+ * every value of out is NaN and no gradient is written. */
+void ref_views(const struct ref_params *p, int global_views, size_t views, size_t n, size_t d,
+               const double *const *z, struct ref_views_result *out, double *const *grad);
+
 #endif
