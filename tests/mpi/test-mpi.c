@@ -546,6 +546,13 @@ static void automatic_edge_test(void)
     }
 }
 
+/* free() of each of the count pointers. */
+static void free_all(void *const *p, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        free(p[k]);
+}
+
 /* The layer's buffer is reused: after the first step at a shape, steps at
  * that shape and at fewer rows leave it where it is (it would move if it
  * had to grow). */
@@ -581,12 +588,7 @@ static void reuse_test(void)
         MT_EXPECT_STATUS(status, VICREG_OK, "reuse");
         vicreg_ctx_destroy(ctx);
     }
-    free(sa);
-    free(sb);
-    free(ga);
-    free(gb);
-    free(za);
-    free(zb);
+    free_all((void *[]){ sa, sb, ga, gb, za, zb }, 6);
 }
 
 static size_t elem_size(int precision)
@@ -781,12 +783,7 @@ static void handle_reuse_test(void)
         vicreg_ctx_destroy(ctx);
     }
     MPI_Comm_free(&comm);
-    free(sa);
-    free(sb);
-    free(ga);
-    free(gb);
-    free(za);
-    free(zb);
+    free_all((void *[]){ sa, sb, ga, gb, za, zb }, 6);
 }
 
 /* The layer's own version: the functions say what the macros say. */
