@@ -55,20 +55,34 @@ struct vicreg_mpi_ctx vmpi_slot_handle(vicreg_ctx *ctx, MPI_Comm comm)
     return h;
 }
 
-/* The 1.0 calls: the state at the start of the context's layer buffer. */
-static int slot_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out)
+/* The 1.0 calls' state in the context's layer buffer, without allocating:
+ * *out is NULL when the context has no buffer yet; a buffer that another
+ * user of the context made is refused (VICREG_ERR_INVALID_ARGUMENT). */
+static int slot_state_peek(vicreg_ctx *ctx, struct vmpi_state **out)
 {
     void *p = NULL;
     int status = vicreg_ctx_buffer(ctx, 0, &p);
     if (status != VICREG_OK)
         return status;
-    int fresh = p == NULL;
     /* The mark is read whatever another user wrote: vicreg_ctx_buffer()
      * allocates whole multiples of 64 bytes and zeroes what it did not
      * copy, so all 8 bytes are determinate (and a short foreign buffer
      * does not match). */
-    if (!fresh && ((const struct vmpi_state *)p)->magic != VMPI_MAGIC)
+    if (p && ((const struct vmpi_state *)p)->magic != VMPI_MAGIC)
         return VICREG_ERR_INVALID_ARGUMENT;
+    *out = p;
+    return VICREG_OK;
+}
+
+/* The 1.0 calls: the state at the start of the context's layer buffer. */
+static int slot_state_get(vicreg_ctx *ctx, size_t bytes, struct vmpi_state **out)
+{
+    struct vmpi_state *current = NULL;
+    int status = slot_state_peek(ctx, &current);
+    if (status != VICREG_OK)
+        return status;
+    int fresh = current == NULL;
+    void *p = NULL;
     if (bytes < VMPI_STATE_BYTES)
         bytes = VMPI_STATE_BYTES;
     status = vicreg_ctx_buffer(ctx, bytes, &p);
@@ -115,9 +129,9 @@ int vmpi_state_get(struct vicreg_mpi_ctx *h, size_t bytes, struct vmpi_state **o
 }
 
 /* The handle's state; never NULL (made by vicreg_mpi_ctx_create()). */
-static const struct vmpi_state *own_state(const vicreg_mpi_ctx *h)
+static struct vmpi_state *own_state(const vicreg_mpi_ctx *h)
 {
-    return (const struct vmpi_state *)(const void *)h->buf;
+    return (struct vmpi_state *)(void *)h->buf;
 }
 
 int vicreg_mpi_ctx_create(vicreg_ctx *ctx, MPI_Comm comm, vicreg_mpi_ctx **out)
@@ -161,7 +175,7 @@ int vicreg_mpi_ctx_set_strategy(vicreg_mpi_ctx *h, int strategy)
 {
     if (!h || !valid_strategy(strategy))
         return VICREG_ERR_INVALID_ARGUMENT;
-    ((struct vmpi_state *)(void *)h->buf)->strategy = strategy;
+    own_state(h)->strategy = strategy;
     return VICREG_OK;
 }
 
@@ -188,20 +202,12 @@ int vicreg_mpi_get_strategy(vicreg_ctx *ctx, int *strategy)
 {
     if (!ctx || !strategy)
         return VICREG_ERR_INVALID_ARGUMENT;
-    void *p = NULL;
-    int status = vicreg_ctx_buffer(ctx, 0, &p);
-    if (status != VICREG_OK)
-        return status;
-    if (!p) {
-        /* Never used by this layer: the default, without allocating. */
-        *strategy = VICREG_MPI_STRATEGY_AUTO;
-        return VICREG_OK;
-    }
-    const struct vmpi_state *state = p;
-    if (state->magic != VMPI_MAGIC)
-        return VICREG_ERR_INVALID_ARGUMENT;
-    *strategy = state->strategy;
-    return VICREG_OK;
+    /* A context this layer never used has the default, and gets no buffer. */
+    struct vmpi_state *state = NULL;
+    int status = slot_state_peek(ctx, &state);
+    if (status == VICREG_OK)
+        *strategy = state ? state->strategy : VICREG_MPI_STRATEGY_AUTO;
+    return status;
 }
 
 size_t vmpi_elem(int precision)
@@ -282,16 +288,11 @@ int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value)
 {
     if (!ctx || !value || !valid_key(key))
         return VICREG_ERR_INVALID_ARGUMENT;
-    void *p = NULL;
-    int status = vicreg_ctx_buffer(ctx, 0, &p);
+    struct vmpi_state *state = NULL;
+    int status = slot_state_peek(ctx, &state);
     if (status != VICREG_OK)
         return status;
-    if (!p)
-        return VICREG_ERR_NO_RESULT;
-    const struct vmpi_state *state = p;
-    if (state->magic != VMPI_MAGIC)
-        return VICREG_ERR_INVALID_ARGUMENT;
-    return report_value(state, key, value);
+    return state ? report_value(state, key, value) : VICREG_ERR_NO_RESULT;
 }
 
 int vicreg_mpi_ctx_get_info(const vicreg_mpi_ctx *h, int key, double *value)
