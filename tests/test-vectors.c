@@ -184,15 +184,8 @@ static void set_zero_scales(struct vcase *c)
     const double *z[2] = { c->za, c->zb };
     double sum_var[2] = { 0.0, 0.0 }, sq = 0.0;
     for (int b = 0; b < 2; b++)
-        for (size_t j = 0; j < d; j++) {
-            double mean = 0.0, v = 0.0;
-            for (size_t i = 0; i < n; i++)
-                mean += z[b][i * d + j];
-            mean /= (double)n;
-            for (size_t i = 0; i < n; i++)
-                v += (z[b][i * d + j] - mean) * (z[b][i * d + j] - mean);
-            sum_var[b] += v / (double)(n - 1);
-        }
+        for (size_t j = 0; j < d; j++)
+            sum_var[b] += tu_column_variance(n, d, z[b], j);
     for (size_t k = 0; k < n * d; k++)
         sq += c->za[k] * c->za[k] + c->zb[k] * c->zb[k];
     c->zero_scale[VICREG_TERM_INVARIANCE] = sq / (double)(n * d) * (c->p.paper ? (double)d : 1.0);

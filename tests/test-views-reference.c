@@ -57,13 +57,7 @@ static int hinge_margin_ok(const struct ref_params *p, size_t v_count, size_t n,
 {
     for (size_t v = 0; v < v_count; v++)
         for (size_t j = 0; j < d; j++) {
-            double mean = 0.0, var = 0.0;
-            for (size_t i = 0; i < n; i++)
-                mean += z[v][i * d + j];
-            mean /= (double)n;
-            for (size_t i = 0; i < n; i++)
-                var += (z[v][i * d + j] - mean) * (z[v][i * d + j] - mean);
-            double s = sqrt(var / (double)(n - 1) + p->eps);
+            double s = sqrt(tu_column_variance(n, d, z[v], j) + p->eps);
             if (fabs(s - p->gamma) <= 1e-3 * p->gamma)
                 return 0;
         }

@@ -32,6 +32,17 @@ void tu_make_batches(uint64_t seed, size_t n, size_t d, size_t ld, double *za, d
             zb[i * ld + j] = (float)(za[i * ld + j] + 0.3 * tu_uniform(&s));
 }
 
+double tu_column_variance(size_t n, size_t d, const double *z, size_t j)
+{
+    double mean = 0.0, v = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mean += z[i * d + j];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        v += (z[i * d + j] - mean) * (z[i * d + j] - mean);
+    return v / (double)(n - 1);
+}
+
 double tu_rel_err(size_t n, size_t d, const double *x, size_t ldx, const double *y, size_t ldy)
 {
     double err = 0.0, scale = 0.0;

@@ -59,6 +59,10 @@ static inline double tu_uniform(uint64_t *state)
  * so that the same data serves f32 and f64 tests. */
 void tu_make_batches(uint64_t seed, size_t n, size_t d, size_t ld, double *za, double *zb);
 
+/* The unbiased variance of column j of the packed n x d batch z, two
+ * passes in double (the mean, then the squared deviations). */
+double tu_column_variance(size_t n, size_t d, const double *z, size_t j);
+
 /* max_i |x_i - y_i| / max(max_i |y_i|, tiny): the normwise relative error
  * of x against the reference y, over n x d arrays with leading
  * dimensions ldx and ldy. */
