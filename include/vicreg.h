@@ -94,7 +94,7 @@ extern "C" {
  * working with every 1.x.y. Additions go into a new symbol version node.
  * ---------------------------------------------------------------------- */
 #define VICREG_VERSION_MAJOR 1
-#define VICREG_VERSION_MINOR 1
+#define VICREG_VERSION_MINOR 2
 #define VICREG_VERSION_PATCH 0
 #define VICREG_VERSION_NUMBER \
     (VICREG_VERSION_MAJOR * 10000 + VICREG_VERSION_MINOR * 100 + VICREG_VERSION_PATCH)
@@ -185,7 +185,14 @@ enum {
      * loss and the terms are not. Default 1, [0, 1e9]. A power of two
      * scales the gradients exactly. See "Sharded and distributed
      * computation" for what a data-parallel trainer sets it to. */
-    VICREG_PARAM_GRAD_SCALE = 40
+    VICREG_PARAM_GRAD_SCALE = 40,
+    /* Since 1.2.0: G, how many of the views of vicreg_views_loss_*() (the
+     * first G) are global; 0, the default, means every view is global.
+     * Integral values in [0, VICREG_MAX_VIEWS]. A views call with G larger
+     * than its view count returns VICREG_ERR_BAD_SHAPE. The two-batch calls
+     * (vicreg_loss_*, vicreg_loss_rows_*, vicreg_shard_*) do not read it:
+     * with two views every G gives the same loss. */
+    VICREG_PARAM_GLOBAL_VIEWS = 50
 };
 
 /* Values of VICREG_PARAM_CONVENTION. */
@@ -319,6 +326,137 @@ enum {
  * VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL pointer or unknown term);
  * VICREG_ERR_NO_RESULT (no successful call yet). Since 1.0.0. */
 VICREG_API int vicreg_ctx_get_term(const vicreg_ctx *ctx, int term, double *value);
+
+/* ----------------------------------------------------------------------
+ * Any number of views (since 1.2.0)
+ *
+ * Multi-crop training feeds V views of each input through the encoder: V
+ * batches Z_0 .. Z_{V-1}, each n x d, row i of every view coming from the
+ * same input; the first G views are "global" (VICREG_PARAM_GLOBAL_VIEWS;
+ * 0 means G = V). Every pair of views {i, j}, i < j, has the weight
+ * W_ij = [i < G] + [j < G] (2 for two global views, 1 for a global and a
+ * local one, 0 for two local ones), and the invariance is the weighted
+ * mean of the pairs' invariances s(Z_i, Z_j) (in the context's
+ * convention, as above):
+ *
+ *   s_bar = sum_{i<j} W_ij s(Z_i, Z_j) / (G (V - 1)),
+ *   L     = lambda s_bar + mu w sum_v v(Z_v) + nu sum_v c(Z_v),
+ *
+ * with w = 1/V in the reference convention and w = 1 in the paper
+ * convention. This is VICRegL's global loss (each global view against
+ * every other view, as ordered pairs) with nu = nu_VICRegL / V; with
+ * G = V it is the plain mean over all V (V - 1) / 2 pairs. With V = 2 it
+ * is the two-batch loss exactly, whatever G: vicreg_loss_*() is this
+ * computation with two views, and gives the same bits as
+ * vicreg_views_loss_*() with V = 2. With V = 1 there is no pair, s_bar = 0,
+ * and L = mu v(Z) + nu c(Z) in the paper convention: the variance-
+ * covariance regulariser of one batch alone (VCReg; stable-pretraining's
+ * VCRegLoss with coefficient mu' is mu = mu' / 2 here).
+ *
+ * Cost and memory. Each view takes the covariance or the Gram path by the
+ * rule of VICREG_PARAM_PATH and costs what one batch of a two-batch call
+ * costs; the invariance over all weighted pairs costs O(V) per entry (it
+ * is computed from each entry's deviations from the views' mean, never
+ * from differences of large sums of squares). The scratch holds one
+ * view's centred copy and product at a time, plus a few length-d arrays
+ * per view: vicreg_ctx_views_scratch_bytes() gives it for a (views, n, d)
+ * shape, and vicreg_ctx_views_reserve() allocates it up front. After the
+ * first call at a given (views, n, d), no call at that shape or smaller
+ * allocates.
+ *
+ * The two-batch calls are the V = 2 case and keep their own memory
+ * promises; vicreg_ctx_get_term() after a views call reports LOSS,
+ * INVARIANCE (s_bar), PATH_USED and the _A and _B terms of views 0 and 1
+ * (after a one-view call the _B terms are VICREG_ERR_NO_RESULT), and
+ * vicreg_ctx_get_view_term() after a two-batch call reports branches A
+ * and B as views 0 and 1.
+ * ---------------------------------------------------------------------- */
+enum { VICREG_MAX_VIEWS = 64 };
+
+/* Computes the loss of `views` batches z[0] .. z[views - 1] (each n x d;
+ * view v has leading dimension ldz[v] >= d, or d for all when ldz is NULL)
+ * with the context's parameters, and optionally the gradients.
+ *
+ *   loss    where the loss is stored; may be NULL.
+ *   grad    NULL for no gradient, or an array of `views` pointers: grad[v]
+ *           an n x d buffer (leading dimension ldgrad[v], or d for all when
+ *           ldgrad is NULL) that receives dL/dZ_v, or NULL for none for
+ *           view v. Only the first d entries of each row are written. No
+ *           gradient buffer may overlap any view or any other gradient
+ *           buffer (VICREG_ERR_OVERLAP); views may overlap each other (the
+ *           same batch may be passed twice).
+ *
+ * Sums that feed the loss are accumulated in double for float input; every
+ * gradient is multiplied by VICREG_PARAM_GRAD_SCALE. The terms go into the
+ * context for vicreg_ctx_get_term() and vicreg_ctx_get_view_term().
+ *
+ * Returns VICREG_OK, or: VICREG_ERR_INVALID_ARGUMENT (ctx or z NULL, a
+ * z[v] NULL), VICREG_ERR_BAD_SHAPE (views == 0 or above VICREG_MAX_VIEWS,
+ * n < 2, d == 0, an ld < d, G above views), VICREG_ERR_SIZE_OVERFLOW,
+ * VICREG_ERR_OVERLAP, VICREG_ERR_NON_FINITE (NaN or Inf in a view),
+ * VICREG_ERR_OVERFLOW, VICREG_ERR_NO_MEMORY. On error nothing is written.
+ * Since 1.2.0. */
+VICREG_API int vicreg_views_loss_f32(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                     const float *const *z, const size_t *ldz,
+                                     double *loss,
+                                     float *const *grad, const size_t *ldgrad);
+
+/* The same as vicreg_views_loss_f32() for double arrays. Since 1.2.0. */
+VICREG_API int vicreg_views_loss_f64(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                     const double *const *z, const size_t *ldz,
+                                     double *loss,
+                                     double *const *grad, const size_t *ldgrad);
+
+/* vicreg_views_loss_f32() on the whole batch, but only the gradient rows
+ * row0 .. row0 + rows - 1 are computed and written, row row0 going to
+ * grad[v][0] (a rows x d buffer), as vicreg_loss_rows_f32() does for two
+ * batches. vicreg_views_loss_f32(...) and vicreg_views_loss_rows_f32(...,
+ * 0, n, ...) give the same bits. Returns what vicreg_views_loss_f32()
+ * returns, and VICREG_ERR_BAD_SHAPE when row0 + rows > n. Since 1.2.0. */
+VICREG_API int vicreg_views_loss_rows_f32(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                          const float *const *z, const size_t *ldz,
+                                          size_t row0, size_t rows, double *loss,
+                                          float *const *grad, const size_t *ldgrad);
+
+/* The same as vicreg_views_loss_rows_f32() for double arrays. Since 1.2.0. */
+VICREG_API int vicreg_views_loss_rows_f64(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                          const double *const *z, const size_t *ldz,
+                                          size_t row0, size_t rows, double *loss,
+                                          double *const *grad, const size_t *ldgrad);
+
+/* Stores in *bytes the scratch memory a views call of shape (views, n, d)
+ * in the given precision needs with this context's path parameter.
+ * Returns VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL pointer, unknown
+ * precision); VICREG_ERR_BAD_SHAPE (views == 0 or above VICREG_MAX_VIEWS,
+ * n < 2, d == 0); VICREG_ERR_SIZE_OVERFLOW. Since 1.2.0. */
+VICREG_API int vicreg_ctx_views_scratch_bytes(const vicreg_ctx *ctx, size_t views, size_t n,
+                                              size_t d, int precision, size_t *bytes);
+
+/* Allocates the scratch for a views call of shape (views, n, d) now, so
+ * that later calls at that shape or smaller allocate nothing. Returns
+ * VICREG_OK or any status of vicreg_ctx_views_scratch_bytes(), or
+ * VICREG_ERR_NO_MEMORY (the context keeps its old scratch). Since 1.2.0. */
+VICREG_API int vicreg_ctx_views_reserve(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                        int precision);
+
+/* Per-view terms and collapse diagnostics of the last successful loss call,
+ * keys of vicreg_ctx_get_view_term(); the values are pinned. */
+enum {
+    VICREG_VIEW_TERM_VARIANCE = 1,            /* v(Z_v), unweighted             */
+    VICREG_VIEW_TERM_COVARIANCE = 2,          /* c(Z_v), unweighted             */
+    VICREG_VIEW_TERM_MEAN_STD = 3,            /* mean over columns of s_j       */
+    VICREG_VIEW_TERM_MIN_STD = 4,             /* smallest s_j                   */
+    VICREG_VIEW_TERM_COLLAPSED_FRACTION = 5,  /* fraction of columns, s_j < gamma */
+    VICREG_VIEW_TERM_EFFECTIVE_RANK = 6       /* (tr C)^2 / ||C||_F^2, as above */
+};
+
+/* Stores in *value a term of view `view` of the last successful loss call
+ * on ctx (any loss call: a two-batch call has views 0 and 1). Returns
+ * VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (NULL pointer, unknown term);
+ * VICREG_ERR_NO_RESULT (no successful call yet, or view not below the view
+ * count of that call). Since 1.2.0. */
+VICREG_API int vicreg_ctx_get_view_term(const vicreg_ctx *ctx, int term, size_t view,
+                                        double *value);
 
 /* ----------------------------------------------------------------------
  * Sharded and distributed computation (since 1.1.0)
@@ -501,6 +639,74 @@ VICREG_API int vicreg_loss_rows_f64(vicreg_ctx *ctx, size_t n, size_t d,
                                     double *loss,
                                     double *grad_a, size_t ldga,
                                     double *grad_b, size_t ldgb);
+
+/* ----------------------------------------------------------------------
+ * Sharded views (since 1.2.0): the three phases above for V views, so that
+ * a V-view batch split across processes or micro-batches gives the loss,
+ * the terms and the gradient rows of vicreg_views_loss_*() on the whole
+ * batch. Every view of a shard has the shard's n rows. The buffers
+ * (doubles; vicreg_shard_views_sizes() gives their lengths):
+ *
+ *   sums     2 + V d:   [0] the row count, [1] the shard's weighted
+ *                       invariance sum sum_{i<j} W_ij sum_rows
+ *                       ||z_i - z_j||^2 / (G (V - 1)) (0 for one view),
+ *                       then the column sums of each view, view v at
+ *                       [2 + v d .. 2 + (v + 1) d).
+ *   scatter  V d (d + 1) / 2: view v's packed upper triangle of its
+ *                       scatter about the global means, as above, at
+ *                       [v d (d + 1) / 2 ..).
+ *
+ * With V = 2 these are the 1.1 buffers, and the 1.1 calls are these with
+ * two views. The sums phase reads VICREG_PARAM_GLOBAL_VIEWS (the weights);
+ * every shard must use the same parameters. Arguments and statuses are
+ * those of the 1.1 phases and of vicreg_views_loss_*(); with n == 0, z
+ * may be NULL (and so may each z[v]).
+ * ---------------------------------------------------------------------- */
+
+/* Stores in *sums_len and *scatter_len the lengths, in doubles, of the
+ * statistics buffers for `views` views of d columns: 2 + views d and
+ * views d (d + 1) / 2. Returns VICREG_OK; VICREG_ERR_INVALID_ARGUMENT (a
+ * NULL pointer); VICREG_ERR_BAD_SHAPE (views == 0 or above
+ * VICREG_MAX_VIEWS, d == 0); VICREG_ERR_SIZE_OVERFLOW. Since 1.2.0. */
+VICREG_API int vicreg_shard_views_sizes(size_t views, size_t d, size_t *sums_len,
+                                        size_t *scatter_len);
+
+/* Phase 1 for views: adds the shard's row count, weighted invariance sum
+ * and column sums into sums. Since 1.2.0. */
+VICREG_API int vicreg_shard_views_sums_f32(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                           const float *const *z, const size_t *ldz,
+                                           double *sums);
+/* The same for double arrays. Since 1.2.0. */
+VICREG_API int vicreg_shard_views_sums_f64(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                           const double *const *z, const size_t *ldz,
+                                           double *sums);
+
+/* Phase 2 for views: adds each view's scatter about the global means into
+ * scatter. Since 1.2.0. */
+VICREG_API int vicreg_shard_views_scatter_f32(vicreg_ctx *ctx, size_t views, size_t n,
+                                              size_t d, const float *const *z,
+                                              const size_t *ldz, const double *sums,
+                                              double *scatter);
+/* The same for double arrays. Since 1.2.0. */
+VICREG_API int vicreg_shard_views_scatter_f64(vicreg_ctx *ctx, size_t views, size_t n,
+                                              size_t d, const double *const *z,
+                                              const size_t *ldz, const double *sums,
+                                              double *scatter);
+
+/* Phase 3 for views: the loss and terms of the global batch, and the
+ * gradient rows of this shard's rows for each view whose grad[v] is not
+ * NULL (grad itself may be NULL). Since 1.2.0. */
+VICREG_API int vicreg_shard_views_finish_f32(vicreg_ctx *ctx, size_t views, size_t n,
+                                             size_t d, const float *const *z,
+                                             const size_t *ldz, const double *sums,
+                                             const double *scatter, double *loss,
+                                             float *const *grad, const size_t *ldgrad);
+/* The same for double arrays. Since 1.2.0. */
+VICREG_API int vicreg_shard_views_finish_f64(vicreg_ctx *ctx, size_t views, size_t n,
+                                             size_t d, const double *const *z,
+                                             const size_t *ldz, const double *sums,
+                                             const double *scatter, double *loss,
+                                             double *const *grad, const size_t *ldgrad);
 
 /* A buffer owned by the context, for a layer built on the library (a
  * binding, or libvicreg-mpi, which keeps its gathered shards and its own
