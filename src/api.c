@@ -17,67 +17,125 @@
 #include "checks.h"
 #include "context.h"
 #include "layout.h"
+#include "stats.h"
 
-/* The three batch arguments of a loss call: pointers, shape, leading
- * dimensions. */
-static int check_batches(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                         const void *za, size_t lda, const void *zb, size_t ldb)
+/* 1 when views is a view count the library takes. */
+static int views_in_range(size_t views)
 {
-    if (!ctx || !za || !zb)
-        return VICREG_ERR_INVALID_ARGUMENT;
-    int status = vicreg_check_shape(n, d);
-    if (status == VICREG_OK)
-        status = vicreg_check_ld(n, d, lda, elem);
-    if (status == VICREG_OK)
-        status = vicreg_check_ld(n, d, ldb, elem);
+    return views >= 1 && views <= VICREG_MAX_VIEWS;
+}
+
+/* The leading dimension of each view (n rows), resolved into ld[]: each
+ * at least d, and each view's extent in range. */
+static int check_view_lds(size_t views, size_t n, size_t d, size_t elem, const size_t *ldz,
+                          size_t *ld)
+{
+    int status = VICREG_OK;
+    for (size_t v = 0; v < views && status == VICREG_OK; v++) {
+        ld[v] = ldz ? ldz[v] : d;
+        status = vicreg_check_ld(n, d, ld[v], elem);
+    }
     return status;
 }
 
-/* The scratch of a loss call of shape (n, d) on the context's path fits
- * in size_t. */
-static int check_scratch(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem)
+/* The leading dimension of each gradient that is present (rows rows),
+ * resolved into ldg[]. */
+static int check_grad_lds(size_t views, size_t rows, size_t d, size_t elem,
+                          void *const *grad, const size_t *ldgrad, size_t *ldg)
+{
+    int status = VICREG_OK;
+    for (size_t v = 0; v < views && status == VICREG_OK; v++) {
+        ldg[v] = ldgrad ? ldgrad[v] : d;
+        if (rows && grad && grad[v])
+            status = vicreg_check_ld(rows, d, ldg[v], elem);
+    }
+    return status;
+}
+
+/* VICREG_ERR_OVERLAP when a written array (out, count of them) shares a
+ * byte with an input (in, views of them) or with another written array. */
+static int check_overlaps(size_t views, const struct vicreg_span *in, size_t count,
+                          const struct vicreg_span *out)
+{
+    for (size_t k = 0; k < count; k++) {
+        for (size_t v = 0; v < views; v++)
+            if (vicreg_overlaps(out[k], in[v]))
+                return VICREG_ERR_OVERLAP;
+        for (size_t l = k + 1; l < count; l++)
+            if (vicreg_overlaps(out[k], out[l]))
+                return VICREG_ERR_OVERLAP;
+    }
+    return VICREG_OK;
+}
+
+/* The gradients (rows rows each) against the views (n rows each) and
+ * against each other. */
+static int check_grad_overlaps(size_t views, size_t n, size_t d, size_t elem,
+                               const void *const *z, const size_t *ld, size_t rows,
+                               void *const *grad, const size_t *ldg)
+{
+    struct vicreg_span in[VICREG_MAX_VIEWS], out[VICREG_MAX_VIEWS];
+    for (size_t v = 0; v < views; v++) {
+        in[v] = vicreg_span_of(z ? z[v] : NULL, n, d, ld[v], elem);
+        out[v] = vicreg_span_of(grad ? grad[v] : NULL, rows, d, ldg[v], elem);
+    }
+    return check_overlaps(views, in, views, out);
+}
+
+/* The scratch of a loss call of shape (views, n, d) on the context's path
+ * fits in size_t. */
+static int check_scratch(const vicreg_ctx *ctx, size_t views, size_t n, size_t d, size_t elem)
 {
     int path = vicreg_path_for(ctx->params.path, n, d);
-    return vicreg_layout_build(NULL, NULL, path, n, d, elem) ? VICREG_OK
-                                                             : VICREG_ERR_SIZE_OVERFLOW;
+    return vicreg_layout_build(NULL, NULL, path, views, n, d, elem)
+               ? VICREG_OK
+               : VICREG_ERR_SIZE_OVERFLOW;
 }
 
-int vicreg_check_loss_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                           const void *za, size_t lda, const void *zb, size_t ldb,
-                           const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
+int vicreg_check_views_call(const vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                            size_t elem, const void *const *z, const size_t *ldz,
+                            int rows_call, size_t row0, size_t rows, void *const *grad,
+                            const size_t *ldgrad, struct vicreg_views_call *call)
 {
-    int status = check_batches(ctx, n, d, elem, za, lda, zb, ldb);
+    if (!ctx || !z)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    if (!views_in_range(views))
+        return VICREG_ERR_BAD_SHAPE;
+    for (size_t v = 0; v < views; v++)
+        if (!z[v])
+            return VICREG_ERR_INVALID_ARGUMENT;
+    int status = vicreg_check_shape(n, d);
     if (status == VICREG_OK)
-        status = vicreg_check_grad_ld(n, d, elem, grad_a, ldga, grad_b, ldgb);
+        status = check_view_lds(views, n, d, elem, ldz, call->ld);
+    if (status == VICREG_OK && !rows_call)
+        status = check_grad_lds(views, n, d, elem, grad, ldgrad, call->ldg);
     if (status == VICREG_OK)
-        status = check_scratch(ctx, n, d, elem);
+        status = check_scratch(ctx, views, n, d, elem);
+    if (status == VICREG_OK && rows_call) {
+        /* row0 .. row0 + rows - 1 lies within the n rows. */
+        if (row0 > n || rows > n - row0)
+            status = VICREG_ERR_BAD_SHAPE;
+        else
+            status = check_grad_lds(views, rows, d, elem, grad, ldgrad, call->ldg);
+    }
     if (status == VICREG_OK)
-        status = vicreg_check_grad_overlap(n, d, elem, za, lda, zb, ldb, n, grad_a, ldga,
-                                           grad_b, ldgb);
+        status = check_grad_overlaps(views, n, d, elem, z, call->ld, rows, grad, call->ldg);
     return status;
 }
 
-int vicreg_check_rows_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                           const void *za, size_t lda, const void *zb, size_t ldb,
-                           size_t row0, size_t rows, const void *grad_a, size_t ldga,
-                           const void *grad_b, size_t ldgb)
+int vicreg_views_global(const vicreg_ctx *ctx, size_t views, size_t *global)
 {
-    int status = check_batches(ctx, n, d, elem, za, lda, zb, ldb);
-    if (status == VICREG_OK)
-        status = check_scratch(ctx, n, d, elem);
-    /* row0 .. row0 + rows - 1 lies within the n rows. */
-    if (status == VICREG_OK && (row0 > n || rows > n - row0))
-        status = VICREG_ERR_BAD_SHAPE;
-    if (status == VICREG_OK)
-        status = vicreg_check_grad_ld(rows, d, elem, grad_a, ldga, grad_b, ldgb);
-    if (status == VICREG_OK)
-        status = vicreg_check_grad_overlap(n, d, elem, za, lda, zb, ldb, rows, grad_a, ldga,
-                                           grad_b, ldgb);
-    return status;
+    size_t g = (size_t)ctx->params.global_views;
+    if (g > views)
+        return VICREG_ERR_BAD_SHAPE;
+    *global = g ? g : views;
+    return VICREG_OK;
 }
 
-VICREG_API int vicreg_ctx_scratch_bytes(const vicreg_ctx *ctx, size_t n, size_t d,
-                                        int precision, size_t *bytes)
+/* The scratch of a views call: the precision's element size, the shape,
+ * and the bytes on the context's path. */
+static int views_scratch_bytes(const vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                               int precision, size_t *bytes)
 {
     if (!ctx || !bytes)
         return VICREG_ERR_INVALID_ARGUMENT;
@@ -88,111 +146,134 @@ VICREG_API int vicreg_ctx_scratch_bytes(const vicreg_ctx *ctx, size_t n, size_t 
         elem = sizeof(double);
     else
         return VICREG_ERR_INVALID_ARGUMENT;
+    if (!views_in_range(views))
+        return VICREG_ERR_BAD_SHAPE;
     int status = vicreg_check_shape(n, d);
     if (status != VICREG_OK)
         return status;
     int path = vicreg_path_for(ctx->params.path, n, d);
-    size_t need = vicreg_layout_build(NULL, NULL, path, n, d, elem);
+    size_t need = vicreg_layout_build(NULL, NULL, path, views, n, d, elem);
     if (need == 0)
         return VICREG_ERR_SIZE_OVERFLOW;
     *bytes = need;
     return VICREG_OK;
 }
 
-VICREG_API int vicreg_ctx_reserve(vicreg_ctx *ctx, size_t n, size_t d, int precision)
+VICREG_API int vicreg_ctx_views_scratch_bytes(const vicreg_ctx *ctx, size_t views, size_t n,
+                                              size_t d, int precision, size_t *bytes)
+{
+    return views_scratch_bytes(ctx, views, n, d, precision, bytes);
+}
+
+VICREG_API int vicreg_ctx_views_reserve(vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                                        int precision)
 {
     size_t need;
-    int status = vicreg_ctx_scratch_bytes(ctx, n, d, precision, &need);
+    int status = views_scratch_bytes(ctx, views, n, d, precision, &need);
     if (status != VICREG_OK)
         return status;
     return vicreg_scratch_ensure(ctx, need);
+}
+
+/* The two-batch scratch query and reserve are those of two views. */
+VICREG_API int vicreg_ctx_scratch_bytes(const vicreg_ctx *ctx, size_t n, size_t d,
+                                        int precision, size_t *bytes)
+{
+    return views_scratch_bytes(ctx, 2, n, d, precision, bytes);
+}
+
+VICREG_API int vicreg_ctx_reserve(vicreg_ctx *ctx, size_t n, size_t d, int precision)
+{
+    return vicreg_ctx_views_reserve(ctx, 2, n, d, precision);
 }
 
 /* ----------------------------------------------------------------------
  * The sharded computation (since 1.1.0)
  * ---------------------------------------------------------------------- */
 
-VICREG_API int vicreg_shard_sizes(size_t d, size_t *sums_len, size_t *scatter_len)
+VICREG_API int vicreg_shard_views_sizes(size_t views, size_t d, size_t *sums_len,
+                                        size_t *scatter_len)
 {
     if (!sums_len || !scatter_len)
         return VICREG_ERR_INVALID_ARGUMENT;
-    if (d == 0)
+    if (!views_in_range(views) || d == 0)
         return VICREG_ERR_BAD_SHAPE;
     /* The buffers' bytes must fit in size_t, and d in BLAS's int as every
      * call that uses them requires. */
     const size_t max_elems = SIZE_MAX / sizeof(double);
-    if (d > INT_MAX || d > (max_elems - 2) / 2 || d + 1 > max_elems / d)
+    if (d > INT_MAX || d > (max_elems - 2) / views || (d + 1) / 2 > max_elems / d / views)
         return VICREG_ERR_SIZE_OVERFLOW;
-    *sums_len = 2 + 2 * d;
-    *scatter_len = d * (d + 1);
+    *sums_len = 2 + views * d;
+    *scatter_len = views * (d * (d + 1) / 2);
     return VICREG_OK;
 }
 
-/* The statistics arrays of a sharded call, and what it may write. */
-struct shard_bufs {
-    const double *sums, *scatter; /* scatter NULL in the sums phase */
-    const void *grad_a, *grad_b;  /* finish phase only */
-    size_t ldga, ldgb;
-    int writes_sums, writes_scatter;
-};
+VICREG_API int vicreg_shard_sizes(size_t d, size_t *sums_len, size_t *scatter_len)
+{
+    return vicreg_shard_views_sizes(2, d, sums_len, scatter_len);
+}
 
 /* Shapes, pointers and overlaps of a sharded call; the statistics' values
  * are checked after this. */
-static int check_shard(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                       const void *za, size_t lda, const void *zb, size_t ldb,
-                       const struct shard_bufs *bf, int needs_scatter)
+static int check_shard(const vicreg_ctx *ctx, int phase, size_t views, size_t n, size_t d,
+                       size_t elem, const void *const *z, const size_t *ldz,
+                       const double *sums, const double *scatter, void *const *grad,
+                       const size_t *ldgrad, struct vicreg_views_call *call)
 {
-    if (!ctx || (n > 0 && (!za || !zb)) || !bf->sums || (needs_scatter && !bf->scatter))
+    const int needs_scatter = phase != VICREG_PHASE_SUMS;
+    if (!ctx || (n > 0 && !z) || !sums || (needs_scatter && !scatter))
         return VICREG_ERR_INVALID_ARGUMENT;
+    if (!views_in_range(views))
+        return VICREG_ERR_BAD_SHAPE;
+    for (size_t v = 0; v < views && n > 0; v++)
+        if (!z[v])
+            return VICREG_ERR_INVALID_ARGUMENT;
     if (d == 0)
         return VICREG_ERR_BAD_SHAPE;
     if (n > INT_MAX || d > INT_MAX)
         return VICREG_ERR_SIZE_OVERFLOW;
     int status = VICREG_OK;
+    for (size_t v = 0; v < views; v++)
+        call->ld[v] = call->ldg[v] = d;
     if (n > 0) {
-        status = vicreg_check_ld(n, d, lda, elem);
+        status = check_view_lds(views, n, d, elem, ldz, call->ld);
         if (status == VICREG_OK)
-            status = vicreg_check_ld(n, d, ldb, elem);
-        if (status == VICREG_OK)
-            status = vicreg_check_grad_ld(n, d, elem, bf->grad_a, bf->ldga, bf->grad_b,
-                                          bf->ldgb);
+            status = check_grad_lds(views, n, d, elem, grad, ldgrad, call->ldg);
     }
     size_t sums_len, scatter_len;
     if (status == VICREG_OK)
-        status = vicreg_shard_sizes(d, &sums_len, &scatter_len);
+        status = vicreg_shard_views_sizes(views, d, &sums_len, &scatter_len);
     if (status != VICREG_OK)
         return status;
-    if (vicreg_layout_cut(NULL, NULL, n, d, d, elem) == 0)
+    if (vicreg_layout_cut(NULL, NULL, views, n, d, d, elem) == 0)
         return VICREG_ERR_SIZE_OVERFLOW;
 
-    /* Inputs first, then the arrays the call writes: a written array must
-     * not overlap anything, and no statistics array may overlap a batch. */
-    struct vicreg_span in[2] = { vicreg_span_of(za, n, d, lda, elem),
-                                 vicreg_span_of(zb, n, d, ldb, elem) };
-    struct vicreg_span out[4] = {
-        vicreg_span_of(bf->sums, 1, sums_len, sums_len, sizeof(double)),
-        vicreg_span_of(needs_scatter ? bf->scatter : NULL, 1, scatter_len, scatter_len,
-                       sizeof(double)),
-        vicreg_span_of(bf->grad_a, n, d, bf->ldga, elem),
-        vicreg_span_of(bf->grad_b, n, d, bf->ldgb, elem),
-    };
-    const int written[4] = { bf->writes_sums, bf->writes_scatter, 1, 1 };
-    for (int k = 0; k < 4; k++) {
-        if (vicreg_overlaps(out[k], in[0]) || vicreg_overlaps(out[k], in[1]))
-            return VICREG_ERR_OVERLAP;
-        for (int l = 0; l < 4; l++)
-            if (l != k && (written[k] || written[l]) && vicreg_overlaps(out[k], out[l]))
+    /* No statistics array or gradient may overlap a view; what the call
+     * writes may not overlap anything. */
+    struct vicreg_span in[VICREG_MAX_VIEWS], out[VICREG_MAX_VIEWS + 2];
+    for (size_t v = 0; v < views; v++) {
+        in[v] = vicreg_span_of(n > 0 ? z[v] : NULL, n, d, call->ld[v], elem);
+        out[2 + v] = vicreg_span_of(grad ? grad[v] : NULL, n, d, call->ldg[v], elem);
+    }
+    out[0] = vicreg_span_of(sums, 1, sums_len, sums_len, sizeof(double));
+    out[1] = vicreg_span_of(needs_scatter ? scatter : NULL, 1, scatter_len, scatter_len,
+                            sizeof(double));
+    /* What the phase writes: the sums, the scatter, or the gradients. */
+    const size_t count = 2 + views;
+    int written[VICREG_MAX_VIEWS + 2];
+    for (size_t k = 0; k < count; k++)
+        written[k] = phase == VICREG_PHASE_SUMS     ? k == 0
+                     : phase == VICREG_PHASE_SCATTER ? k == 1
+                                                     : k >= 2;
+    for (size_t k = 0; k < count; k++) {
+        for (size_t v = 0; v < views; v++)
+            if (vicreg_overlaps(out[k], in[v]))
+                return VICREG_ERR_OVERLAP;
+        for (size_t l = k + 1; l < count; l++)
+            if ((written[k] || written[l]) && vicreg_overlaps(out[k], out[l]))
                 return VICREG_ERR_OVERLAP;
     }
     return VICREG_OK;
-}
-
-static int all_finite(size_t count, const double *x)
-{
-    for (size_t i = 0; i < count; i++)
-        if (!isfinite(x[i]))
-            return 0;
-    return 1;
 }
 
 /* The sums passed in: finite (NON_FINITE), a whole row count that a double
@@ -200,9 +281,9 @@ static int all_finite(size_t count, const double *x)
  * that contains this shard's n rows, at least 2 and at least n rows
  * (BAD_SHAPE). A negative invariance sum no batch can have
  * (INVALID_ARGUMENT). */
-static int check_sums(const double *sums, size_t d, int global, size_t n)
+static int check_sums(const double *sums, size_t views, size_t d, int global, size_t n)
 {
-    if (!all_finite(2 + 2 * d, sums))
+    if (!vicreg_all_finite(2 + views * d, sums))
         return VICREG_ERR_NON_FINITE;
     const double rows = sums[0];
     if (!(rows >= 0.0) || rows != floor(rows) || rows > 0x1p53 || rows > (double)SIZE_MAX)
@@ -216,12 +297,12 @@ static int check_sums(const double *sums, size_t d, int global, size_t n)
 
 /* The scatter passed in: finite (NON_FINITE), and each diagonal entry, a
  * sum of squares, not negative (INVALID_ARGUMENT). */
-static int check_scatter(const double *scatter, size_t d)
+static int check_scatter(const double *scatter, size_t views, size_t d)
 {
     const size_t half = d * (d + 1) / 2;
-    if (!all_finite(2 * half, scatter))
+    if (!vicreg_all_finite(views * half, scatter))
         return VICREG_ERR_NON_FINITE;
-    for (int b = 0; b < 2; b++) {
+    for (size_t b = 0; b < views; b++) {
         const double *diag = scatter + (size_t)b * half;
         for (size_t j = 0; j < d; j++) {
             if (*diag < 0.0)
@@ -232,25 +313,16 @@ static int check_scatter(const double *scatter, size_t d)
     return VICREG_OK;
 }
 
-int vicreg_check_sums_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                           const void *za, size_t lda, const void *zb, size_t ldb,
-                           const double *sums)
+int vicreg_check_shard_call(const vicreg_ctx *ctx, int phase, size_t views, size_t n,
+                            size_t d, size_t elem, const void *const *z, const size_t *ldz,
+                            const double *sums, const double *scatter, void *const *grad,
+                            const size_t *ldgrad, struct vicreg_views_call *call)
 {
-    const struct shard_bufs bf = { sums, NULL, NULL, NULL, 0, 0, 1, 0 };
-    int status = check_shard(ctx, n, d, elem, za, lda, zb, ldb, &bf, 0);
-    return status == VICREG_OK ? check_sums(sums, d, 0, n) : status;
-}
-
-int vicreg_check_global_call(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                             const void *za, size_t lda, const void *zb, size_t ldb,
-                             const double *sums, const double *scatter, int writes_scatter,
-                             const void *grad_a, size_t ldga, const void *grad_b,
-                             size_t ldgb)
-{
-    const struct shard_bufs bf = { sums, scatter, grad_a, grad_b, ldga, ldgb, 0,
-                                   writes_scatter };
-    int status = check_shard(ctx, n, d, elem, za, lda, zb, ldb, &bf, 1);
+    int status = check_shard(ctx, phase, views, n, d, elem, z, ldz, sums, scatter, grad,
+                             ldgrad, call);
     if (status == VICREG_OK)
-        status = check_sums(sums, d, 1, n);
-    return status == VICREG_OK ? check_scatter(scatter, d) : status;
+        status = check_sums(sums, views, d, phase != VICREG_PHASE_SUMS, n);
+    if (status == VICREG_OK && phase != VICREG_PHASE_SUMS)
+        status = check_scatter(scatter, views, d);
+    return status;
 }

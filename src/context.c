@@ -107,6 +107,10 @@ static int bounds_of(int param, double *lower, double *upper)
         *lower = VICREG_PATH_AUTO;
         *upper = VICREG_PATH_GRAM;
         return VICREG_OK;
+    case VICREG_PARAM_GLOBAL_VIEWS:
+        *lower = 0.0;
+        *upper = VICREG_MAX_VIEWS;
+        return VICREG_OK;
     default:
         return VICREG_ERR_INVALID_ARGUMENT;
     }
@@ -146,13 +150,16 @@ VICREG_API int vicreg_ctx_set_param(vicreg_ctx *ctx, int param, double value)
     case VICREG_PARAM_GRAD_SCALE: p->grad_scale = value; break;
     case VICREG_PARAM_CONVENTION:
     case VICREG_PARAM_PATH:
-        /* Enumerations take their listed integers only. */
+    case VICREG_PARAM_GLOBAL_VIEWS:
+        /* Enumerations and counts take whole numbers only. */
         if (value != floor(value))
             return VICREG_ERR_OUT_OF_RANGE;
         if (param == VICREG_PARAM_CONVENTION)
             p->convention = (int)value;
-        else
+        else if (param == VICREG_PARAM_PATH)
             p->path = (int)value;
+        else
+            p->global_views = (int)value;
         break;
     }
     return VICREG_OK;
@@ -172,6 +179,7 @@ VICREG_API int vicreg_ctx_get_param(const vicreg_ctx *ctx, int param, double *va
     case VICREG_PARAM_GRAD_SCALE: *value = p->grad_scale; break;
     case VICREG_PARAM_CONVENTION: *value = p->convention; break;
     case VICREG_PARAM_PATH: *value = p->path; break;
+    case VICREG_PARAM_GLOBAL_VIEWS: *value = p->global_views; break;
     default: return VICREG_ERR_INVALID_ARGUMENT;
     }
     return VICREG_OK;
@@ -182,28 +190,57 @@ VICREG_API int vicreg_ctx_get_term(const vicreg_ctx *ctx, int term, double *valu
     if (!ctx || !value)
         return VICREG_ERR_INVALID_ARGUMENT;
     const struct vicreg_terms *t = &ctx->terms;
-    double v;
+    /* Branch A is view 0 and branch B view 1 (a one-view call has no B):
+     * the pinned keys of the per-branch terms are even for A and odd for
+     * B. */
+    const double *per_view = NULL;
+    double v = 0.0;
     switch (term) {
     case VICREG_TERM_LOSS: v = t->loss; break;
     case VICREG_TERM_INVARIANCE: v = t->invariance; break;
-    case VICREG_TERM_VARIANCE_A: v = t->variance[0]; break;
-    case VICREG_TERM_VARIANCE_B: v = t->variance[1]; break;
-    case VICREG_TERM_COVARIANCE_A: v = t->covariance[0]; break;
-    case VICREG_TERM_COVARIANCE_B: v = t->covariance[1]; break;
-    case VICREG_TERM_MEAN_STD_A: v = t->mean_std[0]; break;
-    case VICREG_TERM_MEAN_STD_B: v = t->mean_std[1]; break;
-    case VICREG_TERM_MIN_STD_A: v = t->min_std[0]; break;
-    case VICREG_TERM_MIN_STD_B: v = t->min_std[1]; break;
-    case VICREG_TERM_COLLAPSED_FRACTION_A: v = t->collapsed_fraction[0]; break;
-    case VICREG_TERM_COLLAPSED_FRACTION_B: v = t->collapsed_fraction[1]; break;
-    case VICREG_TERM_EFFECTIVE_RANK_A: v = t->effective_rank[0]; break;
-    case VICREG_TERM_EFFECTIVE_RANK_B: v = t->effective_rank[1]; break;
     case VICREG_TERM_PATH_USED: v = t->path_used; break;
+    case VICREG_TERM_VARIANCE_A:
+    case VICREG_TERM_VARIANCE_B: per_view = t->variance; break;
+    case VICREG_TERM_COVARIANCE_A:
+    case VICREG_TERM_COVARIANCE_B: per_view = t->covariance; break;
+    case VICREG_TERM_MEAN_STD_A:
+    case VICREG_TERM_MEAN_STD_B: per_view = t->mean_std; break;
+    case VICREG_TERM_MIN_STD_A:
+    case VICREG_TERM_MIN_STD_B: per_view = t->min_std; break;
+    case VICREG_TERM_COLLAPSED_FRACTION_A:
+    case VICREG_TERM_COLLAPSED_FRACTION_B: per_view = t->collapsed_fraction; break;
+    case VICREG_TERM_EFFECTIVE_RANK_A:
+    case VICREG_TERM_EFFECTIVE_RANK_B: per_view = t->effective_rank; break;
     default: return VICREG_ERR_INVALID_ARGUMENT;
     }
-    if (!ctx->has_terms)
+    const size_t view = per_view ? (size_t)(term & 1) : 0;
+    if (per_view)
+        v = per_view[view];
+    if (!ctx->has_terms || view >= t->views)
         return VICREG_ERR_NO_RESULT;
     *value = v;
+    return VICREG_OK;
+}
+
+VICREG_API int vicreg_ctx_get_view_term(const vicreg_ctx *ctx, int term, size_t view,
+                                        double *value)
+{
+    if (!ctx || !value)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    const struct vicreg_terms *t = &ctx->terms;
+    const double *per_view;
+    switch (term) {
+    case VICREG_VIEW_TERM_VARIANCE: per_view = t->variance; break;
+    case VICREG_VIEW_TERM_COVARIANCE: per_view = t->covariance; break;
+    case VICREG_VIEW_TERM_MEAN_STD: per_view = t->mean_std; break;
+    case VICREG_VIEW_TERM_MIN_STD: per_view = t->min_std; break;
+    case VICREG_VIEW_TERM_COLLAPSED_FRACTION: per_view = t->collapsed_fraction; break;
+    case VICREG_VIEW_TERM_EFFECTIVE_RANK: per_view = t->effective_rank; break;
+    default: return VICREG_ERR_INVALID_ARGUMENT;
+    }
+    if (!ctx->has_terms || view >= t->views)
+        return VICREG_ERR_NO_RESULT;
+    *value = per_view[view];
     return VICREG_OK;
 }
 

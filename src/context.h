@@ -19,18 +19,21 @@ struct vicreg_params {
     double grad_scale; /* every gradient written is multiplied by it */
     int convention;
     int path;
+    int global_views; /* G of a views call; 0: every view */
 };
 
-/* Everything a loss call reports, kept for vicreg_ctx_get_term(). */
+/* Everything a loss call reports, kept for vicreg_ctx_get_term() and
+ * vicreg_ctx_get_view_term(): per view, [0, views). */
 struct vicreg_terms {
     double loss;
     double invariance;
-    double variance[2];    /* v(Za), v(Zb) */
-    double covariance[2];  /* c(Za), c(Zb) */
-    double mean_std[2];
-    double min_std[2];
-    double collapsed_fraction[2];
-    double effective_rank[2];
+    size_t views;
+    double variance[VICREG_MAX_VIEWS];    /* v(Z_v) */
+    double covariance[VICREG_MAX_VIEWS];  /* c(Z_v) */
+    double mean_std[VICREG_MAX_VIEWS];
+    double min_std[VICREG_MAX_VIEWS];
+    double collapsed_fraction[VICREG_MAX_VIEWS];
+    double effective_rank[VICREG_MAX_VIEWS];
     int path_used;
 };
 

@@ -1,20 +1,27 @@
 /*
  * layout.h - how one scratch block is cut into the arrays a loss call uses.
  *
- *   double  sum[2][d]     column sums of Za, Zb; then their means
- *   double  var[2][d]     unbiased column variances
- *   double  diff_sq[d]    per-column sums of (Za - Zb)^2
- *   double  factor[2][d]  each column's factor on Zc in the gradient
- *   REAL    zc[2][n*d]    the centred batches, leading dimension d
- *   REAL    mat[m*m]      the d x d scatter (covariance path) or the
- *                         n x n Gram matrix (Gram path)
+ *   double  sum[V][d]   each view's column sums; then its means (kept
+ *                       across views)
+ *   double  var[V][d]   each view's column variances (in a sharded call,
+ *                       its column sums of squares about the global means)
+ *   double  pair_sq[d]  per-column weighted sums of squared differences
+ *                       between the views (the invariance)
+ *   double  row[4][d]   per-row temporaries of the invariance passes
+ *   double  factor[d]   one view's factors on Zc in the gradient
+ *   REAL    zc[n*d]     one view's centred copy, leading dimension d
+ *   REAL    mat[m*m]    one view's d x d scatter (covariance path) or
+ *                       n x n Gram matrix (Gram path)
  *
- * Each array starts on a VICREG_ALIGN boundary. The total is about
- * 2 n d + min(n, d)^2 elements plus 7 d doubles.
+ * Each array starts on a VICREG_ALIGN boundary. One view is centred and
+ * multiplied at a time, so the total is about n d + min(n, d)^2 elements
+ * plus (2 V + 6) d doubles: every entry grows with V, n, d, m and the
+ * element size, so a call at a smaller shape fits in the scratch of a
+ * larger one.
  *
- * The sharded calls (shard.inc) use the same cut: the phase that sums takes
- * n = m = 0 (the per-column arrays only), the scatter and finish phases take
- * the shard's n and m = d, which is the covariance path's size at (n, d).
+ * The sharded calls (shard.inc) use the same cut: the phase that sums
+ * takes n = m = 0 (the per-column arrays only), the scatter and finish
+ * phases take the shard's n and m = d, the covariance path's size.
  * Never installed.
  */
 #ifndef VICREG_LAYOUT_H
@@ -28,11 +35,12 @@
 #define VICREG_ALIGN 64
 
 struct vicreg_layout {
-    double *sum[2];
-    double *var[2];
-    double *diff_sq;
-    double *factor[2];
-    void *zc[2];
+    double *sum;     /* view v at sum + v * d */
+    double *var;     /* view v at var + v * d */
+    double *pair_sq;
+    double *row[4];
+    double *factor;
+    void *zc;
     void *mat;
 };
 
@@ -54,48 +62,53 @@ static inline size_t vicreg_layout_take(size_t *offset, size_t count, size_t siz
     return at;
 }
 
-/* Fills *out (when base is not NULL) for n rows, d columns and an m x m
- * product matrix, and returns the bytes needed, or 0 when they do not fit
- * in size_t. */
-static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, size_t n,
-                                       size_t d, size_t m, size_t elem_size)
+/* a * b, or SIZE_MAX when it does not fit. */
+static inline size_t vicreg_layout_mul(size_t a, size_t b)
+{
+    return a && b > SIZE_MAX / a ? SIZE_MAX : a * b;
+}
+
+/* Fills *out (when base is not NULL) for `views` views of n rows and d
+ * columns and an m x m product matrix, and returns the bytes needed, or 0
+ * when they do not fit in size_t. */
+static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, size_t views,
+                                       size_t n, size_t d, size_t m, size_t elem_size)
 {
     size_t off = 0;
-    size_t at_sum[2], at_var[2], at_zc[2];
-    at_sum[0] = vicreg_layout_take(&off, d, sizeof(double));
-    at_sum[1] = vicreg_layout_take(&off, d, sizeof(double));
-    at_var[0] = vicreg_layout_take(&off, d, sizeof(double));
-    at_var[1] = vicreg_layout_take(&off, d, sizeof(double));
-    size_t at_diff_sq = vicreg_layout_take(&off, d, sizeof(double));
-    size_t at_factor[2];
-    at_factor[0] = vicreg_layout_take(&off, d, sizeof(double));
-    at_factor[1] = vicreg_layout_take(&off, d, sizeof(double));
-    size_t nd = n && d > SIZE_MAX / n ? SIZE_MAX : n * d;
-    size_t mm = m && m > SIZE_MAX / m ? SIZE_MAX : m * m;
-    at_zc[0] = vicreg_layout_take(&off, nd, elem_size);
-    at_zc[1] = vicreg_layout_take(&off, nd, elem_size);
+    const size_t vd = vicreg_layout_mul(views, d);
+    const size_t nd = vicreg_layout_mul(n, d), mm = vicreg_layout_mul(m, m);
+    size_t at_sum = vicreg_layout_take(&off, vd, sizeof(double));
+    size_t at_var = vicreg_layout_take(&off, vd, sizeof(double));
+    size_t at_pair_sq = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_row[4];
+    for (int k = 0; k < 4; k++)
+        at_row[k] = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_factor = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_zc = vicreg_layout_take(&off, nd, elem_size);
     size_t at_mat = vicreg_layout_take(&off, mm, elem_size);
-    if (off == SIZE_MAX || nd == SIZE_MAX || mm == SIZE_MAX)
+    if (off == SIZE_MAX || vd == SIZE_MAX || nd == SIZE_MAX || mm == SIZE_MAX)
         return 0;
     if (out && base) {
         char *b = base;
-        for (int k = 0; k < 2; k++) {
-            out->sum[k] = (double *)(void *)(b + at_sum[k]);
-            out->var[k] = (double *)(void *)(b + at_var[k]);
-            out->zc[k] = b + at_zc[k];
-            out->factor[k] = (double *)(void *)(b + at_factor[k]);
-        }
-        out->diff_sq = (double *)(void *)(b + at_diff_sq);
+        out->sum = (double *)(void *)(b + at_sum);
+        out->var = (double *)(void *)(b + at_var);
+        out->pair_sq = (double *)(void *)(b + at_pair_sq);
+        for (int k = 0; k < 4; k++)
+            out->row[k] = (double *)(void *)(b + at_row[k]);
+        out->factor = (double *)(void *)(b + at_factor);
+        out->zc = b + at_zc;
         out->mat = b + at_mat;
     }
     return off;
 }
 
-/* The layout of a loss call of shape (n, d) on the given path. */
+/* The layout of a loss call of `views` views of shape (n, d) on the given
+ * path. */
 static inline size_t vicreg_layout_build(struct vicreg_layout *out, void *base, int path,
-                                         size_t n, size_t d, size_t elem_size)
+                                         size_t views, size_t n, size_t d, size_t elem_size)
 {
-    return vicreg_layout_cut(out, base, n, d, path == VICREG_PATH_GRAM ? n : d, elem_size);
+    return vicreg_layout_cut(out, base, views, n, d, path == VICREG_PATH_GRAM ? n : d,
+                             elem_size);
 }
 
 #endif

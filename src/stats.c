@@ -40,10 +40,10 @@ void vicreg_branch_stats_fill(size_t n, size_t d, const double *var,
     st->sum_var_sq = sum_var_sq;
 }
 
-int vicreg_all_finite(size_t d, const double *a, const double *b, const double *c)
+int vicreg_all_finite(size_t count, const double *x)
 {
-    for (size_t j = 0; j < d; j++)
-        if (!isfinite(a[j]) || !isfinite(b[j]) || !isfinite(c[j]))
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(x[i]))
             return 0;
     return 1;
 }
@@ -92,35 +92,45 @@ double vicreg_hinge_grad_max(size_t n, size_t d, const struct vicreg_params *p, 
     return worst;
 }
 
-void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
-                       struct vicreg_factors *f)
+void vicreg_factors_of(const struct vicreg_params *p, size_t views, size_t global, size_t n,
+                       size_t d, struct vicreg_factors *f)
 {
     const int paper = p->convention == VICREG_CONVENTION_PAPER;
     const double nn = (double)n, dd = (double)d, n1 = (double)(n - 1);
-    f->w = paper ? 1.0 : 0.5;
+    f->views = views;
+    f->global = global;
+    f->pair_total = (double)global * (double)(views - 1);
+    f->w = paper ? 1.0 : 1.0 / (double)views;
     f->invariance_scale = paper ? 1.0 / nn : 1.0 / (nn * dd);
     /* A power-of-two gradient scale multiplies these exactly, and with
-     * them every gradient entry. */
-    f->invariance_grad = p->lambda * 2.0 * f->invariance_scale * p->grad_scale;
+     * them every gradient entry; with two views pair_total is 1 or 2, so
+     * the invariance factor is 2 lambda invariance_scale over a power of
+     * two. */
+    f->invariance_grad = views > 1 ? p->lambda * 2.0 * f->invariance_scale / f->pair_total *
+                                         p->grad_scale
+                                   : 0.0;
     f->cov_grad = p->nu * 4.0 / (dd * n1 * n1) * p->grad_scale;
 }
 
 void vicreg_terms_fill(const struct vicreg_params *p, const struct vicreg_factors *f,
-                       size_t d, double diff_sq_total, const struct vicreg_branch_stats st[2],
-                       const double offdiag[2], int path, struct vicreg_terms *t)
+                       size_t d, double pair_sq_mean, const struct vicreg_branch_stats *st,
+                       const double *offdiag, int path, struct vicreg_terms *t)
 {
     const double dd = (double)d;
-    for (int b = 0; b < 2; b++) {
-        const double frobenius = offdiag[b] + st[b].sum_var_sq;
-        t->variance[b] = st[b].hinge;
-        t->covariance[b] = offdiag[b] / dd;
-        t->mean_std[b] = st[b].mean_std;
-        t->min_std[b] = st[b].min_std;
-        t->collapsed_fraction[b] = st[b].collapsed_fraction;
-        t->effective_rank[b] = frobenius > 0.0 ? st[b].trace * st[b].trace / frobenius : 0.0;
+    double hinge_sum = 0.0, covariance_sum = 0.0;
+    for (size_t v = 0; v < f->views; v++) {
+        const double frobenius = offdiag[v] + st[v].sum_var_sq;
+        t->variance[v] = st[v].hinge;
+        t->covariance[v] = offdiag[v] / dd;
+        t->mean_std[v] = st[v].mean_std;
+        t->min_std[v] = st[v].min_std;
+        t->collapsed_fraction[v] = st[v].collapsed_fraction;
+        t->effective_rank[v] = frobenius > 0.0 ? st[v].trace * st[v].trace / frobenius : 0.0;
+        hinge_sum += t->variance[v];
+        covariance_sum += t->covariance[v];
     }
+    t->views = f->views;
     t->path_used = path;
-    t->invariance = f->invariance_scale * diff_sq_total;
-    t->loss = p->lambda * t->invariance + p->mu * f->w * (t->variance[0] + t->variance[1]) +
-              p->nu * (t->covariance[0] + t->covariance[1]);
+    t->invariance = f->invariance_scale * pair_sq_mean;
+    t->loss = p->lambda * t->invariance + p->mu * f->w * hinge_sum + p->nu * covariance_sum;
 }

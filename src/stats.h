@@ -30,35 +30,43 @@ void vicreg_branch_stats_fill(size_t n, size_t d, const double *var,
                               const struct vicreg_params *p, double w,
                               struct vicreg_branch_stats *st, double *factor);
 
-/* The constant factors of a call whose statistics cover n rows (the whole
- * batch, or the global batch of a sharded call). */
+/* The constant factors of a call of `views` views whose statistics cover
+ * n rows (the whole batch, or the global batch of a sharded call). */
 struct vicreg_factors {
-    double w;               /* variance weight: 1/2 reference, 1 paper */
-    double invariance_scale; /* s = invariance_scale sum_i ||za_i - zb_i||^2:
+    size_t views;
+    size_t global;          /* G, the global views (the first G) */
+    double pair_total;      /* sum_{i<j} W_ij = G (V - 1); 0 for one view */
+    double w;               /* variance weight: 1/V reference, 1 paper */
+    double invariance_scale; /* s = invariance_scale sum_i ||z_i - z'_i||^2:
                                 1/n paper, 1/(n d) reference */
-    double invariance_grad; /* ds/dZa = 2 invariance_scale (Za - Zb), times
-                               lambda and the gradient scale */
+    double invariance_grad; /* the factor on (Z_i - Z_j) in ds/dZ_i,
+                               2 invariance_scale lambda / pair_total
+                               (times W_ij; for two views W_01 =
+                               pair_total), times the gradient scale */
     double cov_grad;        /* 4 nu / (d (n - 1)^2), the factor on
                                Zc offdiag(S), times the gradient scale */
 };
 
-void vicreg_factors_of(const struct vicreg_params *p, size_t n, size_t d,
-                       struct vicreg_factors *f);
+/* global is the G of the call (1 .. views; the 0 of the parameter is
+ * resolved by the caller). */
+void vicreg_factors_of(const struct vicreg_params *p, size_t views, size_t global, size_t n,
+                       size_t d, struct vicreg_factors *f);
 
-/* The terms of a call from the sum of squared differences
- * sum_i ||za_i - zb_i||^2, each branch's statistics and each branch's
+/* The terms of a call from the weighted mean over pairs of the sums of
+ * squared differences, sum_{i<j} W_ij sum_rows ||z_i - z_j||^2 /
+ * pair_total, each view's statistics and each view's
  * sum_{j != k} C_jk^2; path is only reported (VICREG_TERM_PATH_USED). */
 void vicreg_terms_fill(const struct vicreg_params *p, const struct vicreg_factors *f,
-                       size_t d, double diff_sq_total, const struct vicreg_branch_stats st[2],
-                       const double offdiag[2], int path, struct vicreg_terms *t);
+                       size_t d, double pair_sq_mean, const struct vicreg_branch_stats *st,
+                       const double *offdiag, int path, struct vicreg_terms *t);
 
-/* 1 when every entry of the three length-d arrays is finite. */
-int vicreg_all_finite(size_t d, const double *a, const double *b, const double *c);
+/* 1 when every one of the count entries of x is finite. */
+int vicreg_all_finite(size_t count, const double *x);
 
 /* 1 when no product, gradient entry or loss sum of a call can exceed the
  * range of its type (real_max for the arrays in the input precision, the
- * double range for the loss), from the largest column variance of the two
- * branches, the sum of squared differences and its largest column. A
+ * double range for the loss), from the largest column variance of the
+ * views, the sum of squared differences and its largest column. A
  * sufficient bound, written so that NaN fails it. */
 int vicreg_magnitude_ok(size_t n, size_t d, const struct vicreg_params *p,
                         double var_max, double diff_sq_total, double diff_sq_col_max,
