@@ -31,6 +31,8 @@ Suite *loss_rows_suite(void);
 Suite *grad_scale_suite(void);
 Suite *shard_errors_suite(void);
 Suite *ctx_buffer_suite(void);
+/* The 1.2 additions. */
+Suite *views_exact_suite(void);
 
 /* Every term key of the API, VICREG_TERM_PATH_USED last. */
 #define TU_N_TERMS 15
