@@ -7,7 +7,8 @@
  *                       its column sums of squares about the global means)
  *   double  pair_sq[d]  per-column weighted sums of squared differences
  *                       between the views (the invariance)
- *   double  row[4][d]   per-row temporaries of the invariance passes
+ *   double  row[4][b]   per-row temporaries of the invariance passes, for
+ *                       b = min(d, VICREG_COLUMN_BLOCK) columns at a time
  *   double  factor[d]   one view's factors on Zc in the gradient
  *   REAL    zc[n*d]     one view's centred copy, leading dimension d
  *   REAL    mat[m*m]    one view's d x d scatter (covariance path) or
@@ -15,7 +16,7 @@
  *
  * Each array starts on a VICREG_ALIGN boundary. One view is centred and
  * multiplied at a time, so the total is about n d + min(n, d)^2 elements
- * plus (2 V + 6) d doubles: every entry grows with V, n, d, m and the
+ * plus (2 V + 2) d + 4 b doubles: every entry grows with V, n, d, m and the
  * element size, so a call at a smaller shape fits in the scratch of a
  * larger one.
  *
@@ -33,6 +34,9 @@
 #include "vicreg.h"
 
 #define VICREG_ALIGN 64
+
+/* The column block of the invariance passes (passes.inc). */
+#define VICREG_COLUMN_BLOCK 256
 
 struct vicreg_layout {
     double *sum;     /* view v at sum + v * d */
@@ -81,8 +85,9 @@ static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, si
     size_t at_var = vicreg_layout_take(&off, vd, sizeof(double));
     size_t at_pair_sq = vicreg_layout_take(&off, d, sizeof(double));
     size_t at_row[4];
+    const size_t block = d < VICREG_COLUMN_BLOCK ? d : VICREG_COLUMN_BLOCK;
     for (int k = 0; k < 4; k++)
-        at_row[k] = vicreg_layout_take(&off, d, sizeof(double));
+        at_row[k] = vicreg_layout_take(&off, block, sizeof(double));
     size_t at_factor = vicreg_layout_take(&off, d, sizeof(double));
     size_t at_zc = vicreg_layout_take(&off, nd, elem_size);
     size_t at_mat = vicreg_layout_take(&off, mm, elem_size);

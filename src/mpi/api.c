@@ -30,7 +30,8 @@ const char *vicreg_mpi_strerror(int status)
 {
     switch (status) {
     case VICREG_MPI_ERR_MISMATCH:
-        return "the processes disagree on d, the precision, a parameter or the strategy";
+        return "the processes disagree on d, the view count, the precision, a parameter or "
+               "the strategy";
     case VICREG_MPI_ERR_MPI:
         return "an MPI call failed";
     default:
@@ -215,28 +216,44 @@ size_t vmpi_elem(int precision)
     return precision == VICREG_PRECISION_F32 ? sizeof(float) : sizeof(double);
 }
 
-double vmpi_volume(size_t n_global, size_t d, size_t elem, int strategy)
+double vmpi_volume(size_t views, size_t n_global, size_t d, size_t elem, int strategy)
 {
-    double dd = (double)d;
+    double vv = (double)views, dd = (double)d;
     if (strategy == VICREG_MPI_STRATEGY_REDUCE) {
-        /* A ring allreduce sends twice the buffer: the sums (2 + 2d) and the
-         * packed scatters d (d + 1), all doubles. */
-        return 2.0 * (double)sizeof(double) * (dd * dd + 3.0 * dd + 2.0);
+        /* A ring allreduce sends twice the buffer: the sums (2 + V d) and
+         * the packed scatters V d (d + 1) / 2, all doubles. With two views,
+         * d^2 + 3 d + 2. */
+        return 2.0 * (double)sizeof(double) * (vv * dd * (dd + 1.0) / 2.0 + vv * dd + 2.0);
     }
-    /* Every process receives the other shards' rows of both branches. */
-    return (double)n_global * 2.0 * dd * (double)elem;
+    /* Every process receives the other shards' rows of every view. */
+    return (double)n_global * vv * dd * (double)elem;
 }
 
+/* The arguments of the byte model, apart from the view count. */
+static int bytes_args_ok(int nprocs, int precision, int strategy, const double *bytes)
+{
+    return bytes && nprocs >= 1
+           && (precision == VICREG_PRECISION_F32 || precision == VICREG_PRECISION_F64)
+           && (strategy == VICREG_MPI_STRATEGY_REDUCE || strategy == VICREG_MPI_STRATEGY_GATHER);
+}
+
+int vicreg_mpi_views_bytes_per_step(size_t views, size_t n_global, size_t d, int nprocs,
+                                    int precision, int strategy, double *bytes)
+{
+    if (!bytes_args_ok(nprocs, precision, strategy, bytes))
+        return VICREG_ERR_INVALID_ARGUMENT;
+    if (views < 1 || views > VICREG_MAX_VIEWS)
+        return VICREG_ERR_BAD_SHAPE;
+    double share = (double)(nprocs - 1) / (double)nprocs;
+    *bytes = share * vmpi_volume(views, n_global, d, vmpi_elem(precision), strategy);
+    return VICREG_OK;
+}
+
+/* The two-batch model is that of two views. */
 int vicreg_mpi_bytes_per_step(size_t n_global, size_t d, int nprocs, int precision,
                               int strategy, double *bytes)
 {
-    if (!bytes || nprocs < 1
-        || (precision != VICREG_PRECISION_F32 && precision != VICREG_PRECISION_F64)
-        || (strategy != VICREG_MPI_STRATEGY_REDUCE && strategy != VICREG_MPI_STRATEGY_GATHER))
-        return VICREG_ERR_INVALID_ARGUMENT;
-    double share = (double)(nprocs - 1) / (double)nprocs;
-    *bytes = share * vmpi_volume(n_global, d, vmpi_elem(precision), strategy);
-    return VICREG_OK;
+    return vicreg_mpi_views_bytes_per_step(2, n_global, d, nprocs, precision, strategy, bytes);
 }
 
 void vmpi_report(const struct vmpi_step *s)
@@ -245,6 +262,7 @@ void vmpi_report(const struct vmpi_step *s)
     state->has_report = 1;
     state->used = s->strategy;
     state->processes = s->nprocs;
+    state->views = (int)s->views;
     state->rows = (double)s->n_global;
     state->bytes_reduce = s->bytes_reduce;
     state->bytes_gather = s->bytes_gather;
@@ -272,6 +290,9 @@ static int report_value(const struct vmpi_state *state, int key, double *value)
     case VICREG_MPI_INFO_BYTES_REDUCE:
         *value = state->bytes_reduce;
         break;
+    case VICREG_MPI_INFO_VIEWS:
+        *value = state->views;
+        break;
     default:
         *value = state->bytes_gather;
         break;
@@ -281,7 +302,7 @@ static int report_value(const struct vmpi_state *state, int key, double *value)
 
 static int valid_key(int key)
 {
-    return key >= VICREG_MPI_INFO_STRATEGY && key <= VICREG_MPI_INFO_BYTES_GATHER;
+    return key >= VICREG_MPI_INFO_STRATEGY && key <= VICREG_MPI_INFO_VIEWS;
 }
 
 int vicreg_mpi_get_info(vicreg_ctx *ctx, int key, double *value)

@@ -22,6 +22,7 @@ struct vmpi_state {
     int has_report;       /* a step has succeeded */
     int used;             /* the report: strategy that ran */
     int processes;
+    int views;            /* the report: V (2 for the two-batch calls) */
     double rows;
     double bytes_reduce;
     double bytes_gather;
@@ -49,13 +50,21 @@ struct vicreg_mpi_ctx vmpi_slot_handle(vicreg_ctx *ctx, MPI_Comm comm);
  * intra-communicator, not MPI_COMM_NULL. Local. */
 int vmpi_usable(MPI_Comm comm);
 
-/* What one step needs to know after the agreement. */
+/* What one step needs to know after the agreement. Every step is a step
+ * of V views; the two-batch calls (vicreg_mpi_loss_*,
+ * vicreg_mpi_ctx_loss_*) are V = 2 with two_batch set: they call
+ * libvicreg's two-batch functions, which do not read
+ * VICREG_PARAM_GLOBAL_VIEWS, where a views step calls the views ones. */
 struct vmpi_step {
     struct vicreg_mpi_ctx *home; /* where the state and buffers are */
     vicreg_ctx *ctx;
     MPI_Comm comm;
     int rank, nprocs;
+    size_t views;         /* V, 1 .. VICREG_MAX_VIEWS */
+    int two_batch;
     size_t n, d;          /* this shard's rows; the columns */
+    size_t ld[VICREG_MAX_VIEWS];  /* each view's leading dimension (d when */
+    size_t ldg[VICREG_MAX_VIEWS]; /* not given, or when n == 0); each grad's */
     size_t n_global, row0;
     int strategy;         /* REDUCE or GATHER, the same on every process */
     double bytes_reduce, bytes_gather;
@@ -66,8 +75,9 @@ struct vmpi_step {
     struct vmpi_state *state;
     int *counts, *displs; /* rows of each shard and where it starts (gather) */
     void *region;         /* the strategy's statistics or gathered batch */
-    void *stage_a;        /* this shard's gradient rows before the copy out, */
-    void *stage_b;        /* n x d each, or NULL when not asked for */
+    /* This shard's gradient rows of each view before the copy out, n x d
+     * packed, or NULL when not asked for (or n == 0). */
+    void *stage[VICREG_MAX_VIEWS];
 };
 
 /* The layer's state at the start of h's buffer, which is made at least
@@ -88,19 +98,21 @@ void vmpi_state_init(struct vmpi_state *state);
 /* Element size of a precision: 4 or 8. */
 size_t vmpi_elem(int precision);
 
-/* The per-step volume of a strategy without the (P - 1) / P factor, in
- * bytes: the quantity the automatic choice compares. */
-double vmpi_volume(size_t n_global, size_t d, size_t elem, int strategy);
+/* The per-step volume of a strategy for V views without the (P - 1) / P
+ * factor, in bytes: the quantity the automatic choice compares. */
+double vmpi_volume(size_t views, size_t n_global, size_t d, size_t elem, int strategy);
 
-/* Everything a step does before its strategy's data moves: the checks of
- * this process's arguments, the agreement between processes, the row
- * counts, the choice of strategy and the buffer. Returns VICREG_OK, or a
- * status that every process returns alike (apart from the cases the
- * header names). s->alloc_status must still be shared by the caller. */
-int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
-               size_t n, size_t d, int precision,
-               const void *za, size_t lda, const void *zb, size_t ldb,
-               const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb);
+/* Everything a step of `views` views does before its strategy's data
+ * moves: the checks of this process's arguments, the agreement between
+ * processes, the row counts, the choice of strategy and the buffer. z and
+ * grad are the caller's arrays of view and gradient pointers, untyped
+ * (NULL when the caller passed NULL); ldz and ldgrad as the caller passed
+ * them (NULL: d for all). Returns VICREG_OK, or a status that every
+ * process returns alike (apart from the cases the header names).
+ * s->alloc_status must still be shared by the caller. */
+int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h, size_t views, int two_batch,
+               size_t n, size_t d, int precision, const void *const *z, const size_t *ldz,
+               void *const *grad, const size_t *ldgrad);
 
 /* Every process's status in, the same status out on every process: the
  * most negative of them (VICREG_OK when all are). */
@@ -110,7 +122,7 @@ int vmpi_consensus(MPI_Comm comm, int status);
  * fit in int. Returns VICREG_OK or VICREG_MPI_ERR_MPI. */
 int vmpi_allreduce_sum(double *buf, size_t count, MPI_Comm comm);
 
-/* Makes every process's block of rows (2d elements of type `type` each)
+/* Makes every process's block of rows (V d elements of type `type` each)
  * known to all, in place in s->region. Returns VICREG_OK or
  * VICREG_MPI_ERR_MPI. */
 int vmpi_allgather_rows(const struct vmpi_step *s, MPI_Datatype type);

@@ -24,11 +24,19 @@ static const int agreed_params[] = {
     VICREG_PARAM_COVARIANCE_COEFF, VICREG_PARAM_STD_TARGET,
     VICREG_PARAM_EPSILON, VICREG_PARAM_CONVENTION,
     VICREG_PARAM_PATH, VICREG_PARAM_GRAD_SCALE,
+    /* Since 1.2, for every call: the views calls read it, and a context
+     * whose G differs between processes is a mistake whichever call finds
+     * it. */
+    VICREG_PARAM_GLOBAL_VIEWS,
 };
 #define N_PARAMS (sizeof agreed_params / sizeof agreed_params[0])
 
-/* The fields of the agreement; F_STATUS carries -status. */
-enum { F_STATUS, F_D, F_PRECISION, F_STRATEGY, F_PARAM0, N_FIELDS = F_PARAM0 + N_PARAMS };
+/* The fields of the agreement; F_STATUS carries -status. F_VIEWS is the
+ * view count (2 for the two-batch calls). */
+enum {
+    F_STATUS, F_D, F_PRECISION, F_STRATEGY, F_VIEWS, F_PARAM0,
+    N_FIELDS = F_PARAM0 + N_PARAMS
+};
 
 static size_t round64(size_t x)
 {
@@ -46,27 +54,56 @@ static int add_block(size_t *acc, size_t a)
 }
 
 /* This process's own arguments, before any communication, by libvicreg's
- * rules (src/checks.h); a shard may have no row. */
-static int check_local(const vicreg_ctx *ctx, size_t n, size_t d, size_t elem,
-                       const void *za, size_t lda, const void *zb, size_t ldb,
-                       const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
+ * rules (src/checks.h; the views rules of vicreg_views_loss_*()): a shard
+ * may have no row, and then no view, leading dimension or gradient is
+ * read. Resolves s->ld and s->ldg. G is checked against the view count
+ * last, as libvicreg checks it, and only for a views call. */
+static int check_local(struct vmpi_step *s, size_t elem, const void *const *z,
+                       const size_t *ldz, void *const *grad, const size_t *ldgrad)
 {
-    if (!ctx || (n > 0 && (!za || !zb)))
+    const size_t views = s->views, n = s->n, d = s->d;
+    if (!s->ctx || (n > 0 && !z))
         return VICREG_ERR_INVALID_ARGUMENT;
+    if (views < 1 || views > VICREG_MAX_VIEWS)
+        return VICREG_ERR_BAD_SHAPE;
+    for (size_t v = 0; v < views && n > 0; v++)
+        if (!z[v])
+            return VICREG_ERR_INVALID_ARGUMENT;
     if (d == 0)
         return VICREG_ERR_BAD_SHAPE;
     if (d > INT_MAX || n > INT_MAX)
         return VICREG_ERR_SIZE_OVERFLOW;
-    if (n == 0)
-        return VICREG_OK; /* no row: nothing is read or written */
-    int status = vicreg_check_ld(n, d, lda, elem);
-    if (status == VICREG_OK)
-        status = vicreg_check_ld(n, d, ldb, elem);
-    if (status == VICREG_OK)
-        status = vicreg_check_grad_ld(n, d, elem, grad_a, ldga, grad_b, ldgb);
-    if (status == VICREG_OK)
-        status = vicreg_check_grad_overlap(n, d, elem, za, lda, zb, ldb, n, grad_a, ldga,
-                                           grad_b, ldgb);
+    for (size_t v = 0; v < views; v++)
+        s->ld[v] = s->ldg[v] = d;
+    int status = VICREG_OK;
+    if (n > 0) {
+        for (size_t v = 0; v < views && status == VICREG_OK; v++) {
+            s->ld[v] = ldz ? ldz[v] : d;
+            status = vicreg_check_ld(n, d, s->ld[v], elem);
+        }
+        for (size_t v = 0; v < views && status == VICREG_OK; v++) {
+            s->ldg[v] = ldgrad ? ldgrad[v] : d;
+            if (grad && grad[v])
+                status = vicreg_check_ld(n, d, s->ldg[v], elem);
+        }
+        /* No gradient may share a byte with a view or another gradient;
+         * views may overlap each other. */
+        struct vicreg_span in[VICREG_MAX_VIEWS], out[VICREG_MAX_VIEWS];
+        for (size_t v = 0; v < views && status == VICREG_OK; v++) {
+            in[v] = vicreg_span_of(z[v], n, d, s->ld[v], elem);
+            out[v] = vicreg_span_of(grad ? grad[v] : NULL, n, d, s->ldg[v], elem);
+        }
+        for (size_t k = 0; k < views && status == VICREG_OK; k++)
+            for (size_t v = 0; v < views; v++)
+                if (vicreg_overlaps(out[k], in[v]) || (v > k && vicreg_overlaps(out[k], out[v])))
+                    status = VICREG_ERR_OVERLAP;
+    }
+    if (status == VICREG_OK && !s->two_batch) {
+        double g = 0.0;
+        status = vicreg_ctx_get_param(s->ctx, VICREG_PARAM_GLOBAL_VIEWS, &g);
+        if (status == VICREG_OK && g > (double)views)
+            status = VICREG_ERR_BAD_SHAPE;
+    }
     return status;
 }
 
@@ -96,12 +133,13 @@ static void head_layout(struct vmpi_step *s, unsigned char *p, uint64_t **counts
 }
 
 /* The fields this process brings to the agreement. */
-static int fill_fields(vicreg_ctx *ctx, size_t d, int precision, int strategy,
+static int fill_fields(vicreg_ctx *ctx, size_t views, size_t d, int precision, int strategy,
                        double *x)
 {
     x[F_D] = (double)d;
     x[F_PRECISION] = precision;
     x[F_STRATEGY] = strategy;
+    x[F_VIEWS] = (double)views;
     for (size_t i = 0; i < N_PARAMS; i++) {
         int status = vicreg_ctx_get_param(ctx, agreed_params[i], &x[F_PARAM0 + i]);
         if (status != VICREG_OK)
@@ -148,10 +186,12 @@ int vmpi_usable(MPI_Comm comm)
     return 1;
 }
 
-/* The strategy for N rows: the setting, or the fewer bytes. */
-static int choose(int setting, size_t n_global, size_t d, size_t elem, int *strategy)
+/* The strategy for N rows of V views: the setting, or the fewer bytes.
+ * GATHER moves one row of every view as one MPI element of V d values. */
+static int choose(int setting, size_t views, size_t n_global, size_t d, size_t elem,
+                  int *strategy)
 {
-    int gather_fits = n_global <= INT_MAX && d <= INT_MAX / 2;
+    int gather_fits = n_global <= INT_MAX && d <= INT_MAX / views;
     if (setting == VICREG_MPI_STRATEGY_GATHER) {
         *strategy = setting;
         return gather_fits ? VICREG_OK : VICREG_ERR_SIZE_OVERFLOW;
@@ -160,8 +200,8 @@ static int choose(int setting, size_t n_global, size_t d, size_t elem, int *stra
         *strategy = VICREG_MPI_STRATEGY_REDUCE;
         return VICREG_OK;
     }
-    double gather = vmpi_volume(n_global, d, elem, VICREG_MPI_STRATEGY_GATHER);
-    double reduce = vmpi_volume(n_global, d, elem, VICREG_MPI_STRATEGY_REDUCE);
+    double gather = vmpi_volume(views, n_global, d, elem, VICREG_MPI_STRATEGY_GATHER);
+    double reduce = vmpi_volume(views, n_global, d, elem, VICREG_MPI_STRATEGY_REDUCE);
     *strategy = gather < reduce ? VICREG_MPI_STRATEGY_GATHER : VICREG_MPI_STRATEGY_REDUCE;
     return VICREG_OK;
 }
@@ -172,27 +212,31 @@ static size_t region_bytes(const struct vmpi_step *s, size_t elem)
 {
     if (s->strategy == VICREG_MPI_STRATEGY_REDUCE) {
         size_t sums_len, scatter_len;
-        if (vicreg_shard_sizes(s->d, &sums_len, &scatter_len) != VICREG_OK
+        if (vicreg_shard_views_sizes(s->views, s->d, &sums_len, &scatter_len) != VICREG_OK
             || sums_len > SIZE_MAX - scatter_len
             || sums_len + scatter_len > SIZE_MAX / sizeof(double))
             return 0;
         return (sums_len + scatter_len) * sizeof(double);
     }
-    size_t w = 2 * s->d;
+    size_t w = s->views * s->d; /* <= INT_MAX: checked by choose() */
     if (s->n_global > SIZE_MAX / w || s->n_global * w > SIZE_MAX / elem)
         return 0;
     return s->n_global * w * elem;
 }
 
-/* Grows the layer's buffer for the strategy and lays it out. */
-static int layout(struct vmpi_step *s, size_t elem, int stage_a, int stage_b)
+/* Grows the layer's buffer for the strategy and lays it out: the head,
+ * the region, then a staging block for each view whose gradient is asked
+ * for (want[v]). */
+static int layout(struct vmpi_step *s, size_t elem, const int *want)
 {
     size_t head = head_bytes(s->nprocs), region = region_bytes(s, elem);
-    size_t grad = s->n * s->d * elem; /* fits: checked against lda */
+    size_t grad = s->n * s->d * elem; /* fits: checked against the ld */
     size_t total = head;
-    if (head == 0 || region == 0 || !add_block(&total, region)
-        || !add_block(&total, stage_a ? grad : 0) || !add_block(&total, stage_b ? grad : 0))
+    if (head == 0 || region == 0 || !add_block(&total, region))
         return VICREG_ERR_SIZE_OVERFLOW;
+    for (size_t v = 0; v < s->views; v++)
+        if (want[v] && !add_block(&total, grad))
+            return VICREG_ERR_SIZE_OVERFLOW;
     struct vmpi_state *state;
     int status = vmpi_state_get(s->home, total, &state);
     if (status != VICREG_OK)
@@ -202,16 +246,16 @@ static int layout(struct vmpi_step *s, size_t elem, int stage_a, int stage_b)
     head_layout(s, p, &counts64);
     s->region = p + head;
     size_t at = head + round64(region);
-    s->stage_a = stage_a && grad > 0 ? p + at : NULL;
-    at += stage_a ? round64(grad) : 0;
-    s->stage_b = stage_b && grad > 0 ? p + at : NULL;
+    for (size_t v = 0; v < s->views; v++) {
+        s->stage[v] = want[v] && grad > 0 ? p + at : NULL;
+        at += want[v] ? round64(grad) : 0;
+    }
     return VICREG_OK;
 }
 
-int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
-               size_t n, size_t d, int precision,
-               const void *za, size_t lda, const void *zb, size_t ldb,
-               const void *grad_a, size_t ldga, const void *grad_b, size_t ldgb)
+int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h, size_t views, int two_batch,
+               size_t n, size_t d, int precision, const void *const *z, const size_t *ldz,
+               void *const *grad, const size_t *ldgrad)
 {
     vicreg_ctx *ctx = h->ctx;
     MPI_Comm comm = h->comm;
@@ -224,6 +268,8 @@ int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
     s->home = h;
     s->ctx = ctx;
     s->comm = comm;
+    s->views = views;
+    s->two_batch = two_batch;
     s->n = n;
     s->d = d;
     size_t elem = vmpi_elem(precision);
@@ -231,14 +277,14 @@ int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
     /* This process's checks; then its state and the head of the buffer,
      * which the row counts need. */
     double x[N_FIELDS] = { 0 };
-    int status = check_local(ctx, n, d, elem, za, lda, zb, ldb, grad_a, ldga, grad_b, ldgb);
+    int status = check_local(s, elem, z, ldz, grad, ldgrad);
     struct vmpi_state *state = NULL;
     if (status == VICREG_OK) {
         size_t head = head_bytes(s->nprocs);
         status = head == 0 ? VICREG_ERR_SIZE_OVERFLOW : vmpi_state_get(h, head, &state);
     }
     if (status == VICREG_OK)
-        status = fill_fields(ctx, d, precision, state->strategy, x);
+        status = fill_fields(ctx, views, d, precision, state->strategy, x);
 
     status = agree(comm, status, x);
     if (status != VICREG_OK)
@@ -263,13 +309,13 @@ int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
     if (s->n_global < 2)
         return VICREG_ERR_BAD_SHAPE;
 
-    status = choose(state->strategy, s->n_global, d, elem, &s->strategy);
+    status = choose(state->strategy, views, s->n_global, d, elem, &s->strategy);
     if (status != VICREG_OK)
         return status;
-    vicreg_mpi_bytes_per_step(s->n_global, d, s->nprocs, precision,
-                              VICREG_MPI_STRATEGY_REDUCE, &s->bytes_reduce);
-    vicreg_mpi_bytes_per_step(s->n_global, d, s->nprocs, precision,
-                              VICREG_MPI_STRATEGY_GATHER, &s->bytes_gather);
+    vicreg_mpi_views_bytes_per_step(views, s->n_global, d, s->nprocs, precision,
+                                    VICREG_MPI_STRATEGY_REDUCE, &s->bytes_reduce);
+    vicreg_mpi_views_bytes_per_step(views, s->n_global, d, s->nprocs, precision,
+                                    VICREG_MPI_STRATEGY_GATHER, &s->bytes_gather);
 
     /* The counts as MPI wants them; then the strategy's buffer, whose
      * status each strategy shares before its first collective. */
@@ -281,7 +327,10 @@ int vmpi_begin(struct vmpi_step *s, struct vicreg_mpi_ctx *h,
             at += (int)counts64[p]; /* total <= INT_MAX: checked by choose() */
         }
     }
-    s->alloc_status = layout(s, elem, grad_a != NULL, grad_b != NULL);
+    int want[VICREG_MAX_VIEWS];
+    for (size_t v = 0; v < views; v++)
+        want[v] = n > 0 && grad && grad[v];
+    s->alloc_status = layout(s, elem, want);
     return VICREG_OK;
 }
 
@@ -308,10 +357,10 @@ int vmpi_allreduce_sum(double *buf, size_t count, MPI_Comm comm)
 
 int vmpi_allgather_rows(const struct vmpi_step *s, MPI_Datatype type)
 {
-    /* One row of both branches is one element of this type, so the counts
+    /* One row of every view is one element of this type, so the counts
      * and displacements are rows, which fit in int. */
     MPI_Datatype row;
-    if (MPI_Type_contiguous((int)(2 * s->d), type, &row) != MPI_SUCCESS)
+    if (MPI_Type_contiguous((int)(s->views * s->d), type, &row) != MPI_SUCCESS)
         return VICREG_MPI_ERR_MPI;
     int status = VICREG_OK;
     if (MPI_Type_commit(&row) != MPI_SUCCESS
