@@ -34,10 +34,10 @@ reference.views_torch_terms() (bindings/python/tests/reference.py):
             w = 1/V (reference convention), 1 (paper)
 
 with the per-view terms v, c as in the two-view vectors, and dL/dZ_v for
-every view. The cases: V = 1; V = 2, 3 with G = 1; V = 3 with G = 0 (all
-global); V = 4 with G = 2 (two global and two local views, VICRegL's
-pattern); V = 8 with G = 2; each in both conventions and with two kinds
-of input:
+every view. The cases: every V from 1 to 8 with every G from 1 to V, and
+G = 0 (every view global) for V = 1, 3 and 8; n > d and n < d in turn,
+default and non-default coefficients in turn, and the two kinds of input
+in turn; each in both conventions. The kinds of input:
 
   f32  the inputs are float32 numbers (drawn in float64, rounded to
        float32 and widened), so the library's f32 and f64 entry points see
@@ -109,17 +109,25 @@ MAGIC = "vicreg-views-vector-v1"
 DEFAULT = dict(lambda_=25.0, mu=25.0, nu=1.0, gamma=1.0, eps=1e-4)
 CUSTOM = dict(lambda_=10.0, mu=5.0, nu=3.0, gamma=0.8, eps=1e-3)
 
-# (V, G, n, d, coefficients name)
-CASES = [
-    (1, 0, 8, 4, "default"),
-    (2, 1, 6, 5, "custom"),
-    (3, 1, 8, 4, "default"),
-    (3, 0, 5, 6, "custom"),
-    (4, 2, 8, 6, "default"),
-    (8, 2, 6, 3, "custom"),
-]
-CONVENTIONS = ("reference", "paper")
+# (V, G, n, d, coefficients name, inputs): every view count 1 .. 8 with
+# every G from 1 to V, and G = 0 (every view global, the parameter's
+# default) for a few; the shapes alternate between n > d and n < d (the
+# library's covariance and Gram paths), the coefficients between the
+# defaults and non-default ones, the inputs between the two kinds below.
+def _all_cases():
+    cases = []
+    for v_count in range(1, 9):
+        for g in [0] * (v_count in (1, 3, 8)) + list(range(1, v_count + 1)):
+            k = len(cases)
+            n, d = ((7, 4), (4, 7))[k % 2]
+            cases.append((v_count, g, n, d, ("default", "custom")[(k // 2) % 2],
+                          INPUTS[(k // 4) % 2]))
+    return cases
+
+
 INPUTS = ("f32", "f64")
+CASES = _all_cases()
+CONVENTIONS = ("reference", "paper")
 
 TOL_VALUE = 1e-12
 TOL_GRAD = 1e-12
@@ -144,24 +152,23 @@ def random_views(rng, v_count, n, d):
 
 def make_cases():
     cases = []
-    for k, (v_count, g, n, d, cname) in enumerate(CASES):
+    for k, (v_count, g, n, d, cname, inputs) in enumerate(CASES):
         coeffs = DEFAULT if cname == "default" else CUSTOM
-        for inputs in INPUTS:
-            seed0 = 5000 + 100 * k + (0 if inputs == "f32" else 50)
-            for attempt in range(1000):
-                seed = seed0 + 7919 * attempt
-                zs = random_views(np.random.default_rng(seed), v_count, n, d)
-                if inputs == "f32":
-                    zs = [to_f32(z) for z in zs]
-                if hinge_margin_ok(zs, coeffs["gamma"], coeffs["eps"]):
-                    break
-            else:
-                raise RuntimeError("no seed for case %d" % k)
-            for conv in CONVENTIONS:
-                name = "%s_%s_v%dg%d_%dx%d_%s" % (conv, cname, v_count, g, n, d, inputs)
-                cases.append(dict(name=name, views=v_count, global_views=g, n=n, d=d,
-                                  convention=conv, inputs=inputs, seed=seed, zs=zs,
-                                  coeffs=coeffs))
+        seed0 = 5000 + 100 * k + (0 if inputs == "f32" else 50)
+        for attempt in range(1000):
+            seed = seed0 + 7919 * attempt
+            zs = random_views(np.random.default_rng(seed), v_count, n, d)
+            if inputs == "f32":
+                zs = [to_f32(z) for z in zs]
+            if hinge_margin_ok(zs, coeffs["gamma"], coeffs["eps"]):
+                break
+        else:
+            raise RuntimeError("no seed for case %d" % k)
+        for conv in CONVENTIONS:
+            name = "%s_%s_v%dg%d_%dx%d_%s" % (conv, cname, v_count, g, n, d, inputs)
+            cases.append(dict(name=name, views=v_count, global_views=g, n=n, d=d,
+                              convention=conv, inputs=inputs, seed=seed, zs=zs,
+                              coeffs=coeffs))
     return cases
 
 
