@@ -52,17 +52,18 @@ static int check_grad_lds(size_t views, size_t rows, size_t d, size_t elem,
     return status;
 }
 
-/* VICREG_ERR_OVERLAP when a written array (out, count of them) shares a
- * byte with an input (in, views of them) or with another written array. */
+/* VICREG_ERR_OVERLAP when one of the arrays out[0 .. count) shares a byte
+ * with a view (in, views of them), or one that the call writes (written[k];
+ * written NULL: all of them) shares a byte with another of them. */
 static int check_overlaps(size_t views, const struct vicreg_span *in, size_t count,
-                          const struct vicreg_span *out)
+                          const struct vicreg_span *out, const int *written)
 {
     for (size_t k = 0; k < count; k++) {
         for (size_t v = 0; v < views; v++)
             if (vicreg_overlaps(out[k], in[v]))
                 return VICREG_ERR_OVERLAP;
         for (size_t l = k + 1; l < count; l++)
-            if (vicreg_overlaps(out[k], out[l]))
+            if ((!written || written[k] || written[l]) && vicreg_overlaps(out[k], out[l]))
                 return VICREG_ERR_OVERLAP;
     }
     return VICREG_OK;
@@ -79,7 +80,7 @@ static int check_grad_overlaps(size_t views, size_t n, size_t d, size_t elem,
         in[v] = vicreg_span_of(z ? z[v] : NULL, n, d, ld[v], elem);
         out[v] = vicreg_span_of(grad ? grad[v] : NULL, rows, d, ldg[v], elem);
     }
-    return check_overlaps(views, in, views, out);
+    return check_overlaps(views, in, views, out, NULL);
 }
 
 /* The scratch of a loss call of shape (views, n, d) on the context's path
@@ -265,15 +266,7 @@ static int check_shard(const vicreg_ctx *ctx, int phase, size_t views, size_t n,
         written[k] = phase == VICREG_PHASE_SUMS     ? k == 0
                      : phase == VICREG_PHASE_SCATTER ? k == 1
                                                      : k >= 2;
-    for (size_t k = 0; k < count; k++) {
-        for (size_t v = 0; v < views; v++)
-            if (vicreg_overlaps(out[k], in[v]))
-                return VICREG_ERR_OVERLAP;
-        for (size_t l = k + 1; l < count; l++)
-            if ((written[k] || written[l]) && vicreg_overlaps(out[k], out[l]))
-                return VICREG_ERR_OVERLAP;
-    }
-    return VICREG_OK;
+    return check_overlaps(views, in, count, out, written);
 }
 
 /* The sums passed in: finite (NON_FINITE), a whole row count that a double
