@@ -15,7 +15,9 @@
  * column count, leading dimension; see vicreg.h for the layout and every
  * status), overloaded for float and double. The std::vector overloads take
  * packed batches (leading dimension = d), derive n from the size and check
- * the sizes before calling the library (VICREG_ERR_BAD_SHAPE).
+ * the sizes before calling the library (VICREG_ERR_BAD_SHAPE). The views
+ * calls (since 1.2.0) take an array of `views` pointers, as the C functions
+ * do, or a std::vector of packed views.
  *
  * Link with -lvicreg (pkg-config vicreg); nothing else is needed.
  */
@@ -70,6 +72,19 @@ inline std::size_t packed_rows(std::size_t d, std::size_t size_a, std::size_t si
     return size_a / d;
 }
 
+/* n for packed views of d columns, after checking that there is at least
+ * one view and that every view has the size of the first. */
+template <class T>
+std::size_t packed_views(std::size_t d, const std::vector<std::vector<T>> &z,
+                         const char *function)
+{
+    if (z.empty())
+        throw Error(VICREG_ERR_BAD_SHAPE, function);
+    for (const auto &view : z)
+        packed_rows(d, z[0].size(), view.size(), function);
+    return z[0].size() / d;
+}
+
 } // namespace detail
 
 enum class Param : int {
@@ -80,7 +95,8 @@ enum class Param : int {
     epsilon = VICREG_PARAM_EPSILON,
     convention = VICREG_PARAM_CONVENTION,
     path = VICREG_PARAM_PATH,
-    grad_scale = VICREG_PARAM_GRAD_SCALE /* since 1.1.0 */
+    grad_scale = VICREG_PARAM_GRAD_SCALE, /* since 1.1.0 */
+    global_views = VICREG_PARAM_GLOBAL_VIEWS /* since 1.2.0 */
 };
 
 enum class Convention : int {
@@ -117,6 +133,16 @@ enum class Term : int {
     path_used = VICREG_TERM_PATH_USED
 };
 
+/* Per-view terms (Context::view_term, since 1.2.0). */
+enum class ViewTerm : int {
+    variance = VICREG_VIEW_TERM_VARIANCE,
+    covariance = VICREG_VIEW_TERM_COVARIANCE,
+    mean_std = VICREG_VIEW_TERM_MEAN_STD,
+    min_std = VICREG_VIEW_TERM_MIN_STD,
+    collapsed_fraction = VICREG_VIEW_TERM_COLLAPSED_FRACTION,
+    effective_rank = VICREG_VIEW_TERM_EFFECTIVE_RANK
+};
+
 /* The running library's version (vicreg_version_number/_string). */
 inline unsigned version_number() noexcept { return vicreg_version_number(); }
 inline const char *version_string() noexcept { return vicreg_version_string(); }
@@ -136,6 +162,17 @@ inline std::pair<std::size_t, std::size_t> shard_sizes(std::size_t d)
 {
     std::size_t sums = 0, scatter = 0;
     detail::check(vicreg_shard_sizes(d, &sums, &scatter), "vicreg_shard_sizes");
+    return { sums, scatter };
+}
+
+/* The lengths in doubles of the sharded views statistics buffers for
+ * `views` views of d columns: { 2 + views d, views d (d + 1) / 2 }.
+ * Since 1.2.0. */
+inline std::pair<std::size_t, std::size_t> shard_views_sizes(std::size_t views, std::size_t d)
+{
+    std::size_t sums = 0, scatter = 0;
+    detail::check(vicreg_shard_views_sizes(views, d, &sums, &scatter),
+                  "vicreg_shard_views_sizes");
     return { sums, scatter };
 }
 
@@ -342,6 +379,170 @@ public:
         detail::check(vicreg_shard_finish_f64(ctx_, n, d, za, lda, zb, ldb, sums, scatter,
                                               &value, grad_a, ldga, grad_b, ldgb),
                       "vicreg_shard_finish_f64");
+        return value;
+    }
+
+    /* ---- since 1.2.0: any number of views ------------------------------ */
+
+    /* A per-view term of the last successful loss call (after a two-batch
+     * call, views 0 and 1 are branches A and B). */
+    double view_term(ViewTerm term, std::size_t view) const
+    {
+        double value = 0.0;
+        detail::check(vicreg_ctx_get_view_term(ctx_, static_cast<int>(term), view, &value),
+                      "vicreg_ctx_get_view_term");
+        return value;
+    }
+
+    std::size_t views_scratch_bytes(std::size_t views, std::size_t n, std::size_t d,
+                                    Precision precision) const
+    {
+        std::size_t bytes = 0;
+        detail::check(vicreg_ctx_views_scratch_bytes(ctx_, views, n, d,
+                                                     static_cast<int>(precision), &bytes),
+                      "vicreg_ctx_views_scratch_bytes");
+        return bytes;
+    }
+
+    void views_reserve(std::size_t views, std::size_t n, std::size_t d, Precision precision)
+    {
+        detail::check(vicreg_ctx_views_reserve(ctx_, views, n, d, static_cast<int>(precision)),
+                      "vicreg_ctx_views_reserve");
+    }
+
+    /* vicreg_views_loss_f32 / _f64: the loss of the views z[0] ..
+     * z[views - 1] (each n x d, leading dimensions ldz[v], or d when ldz
+     * is null), the first Param::global_views of them global, with dL/dZ_v
+     * into grad[v] unless grad or grad[v] is null (leading dimensions
+     * ldgrad[v], or d when ldgrad is null). */
+    double views_loss(std::size_t views, std::size_t n, std::size_t d, const float *const *z,
+                      const std::size_t *ldz = nullptr, float *const *grad = nullptr,
+                      const std::size_t *ldgrad = nullptr)
+    {
+        double value = 0.0;
+        detail::check(vicreg_views_loss_f32(ctx_, views, n, d, z, ldz, &value, grad, ldgrad),
+                      "vicreg_views_loss_f32");
+        return value;
+    }
+
+    double views_loss(std::size_t views, std::size_t n, std::size_t d, const double *const *z,
+                      const std::size_t *ldz = nullptr, double *const *grad = nullptr,
+                      const std::size_t *ldgrad = nullptr)
+    {
+        double value = 0.0;
+        detail::check(vicreg_views_loss_f64(ctx_, views, n, d, z, ldz, &value, grad, ldgrad),
+                      "vicreg_views_loss_f64");
+        return value;
+    }
+
+    /* Packed views of d columns, all of one size, no gradient. */
+    template <class T> double views_loss(std::size_t d, const std::vector<std::vector<T>> &z)
+    {
+        const std::size_t n = detail::packed_views(d, z, "vicreg::Context::views_loss");
+        std::vector<const T *> ptrs;
+        for (const auto &view : z)
+            ptrs.push_back(view.data());
+        return views_loss(z.size(), n, d, ptrs.data());
+    }
+
+    /* Packed views of d columns; grad is resized to one gradient per view,
+     * each of the views' size, and filled. */
+    template <class T>
+    double views_loss(std::size_t d, const std::vector<std::vector<T>> &z,
+                      std::vector<std::vector<T>> &grad)
+    {
+        const std::size_t n = detail::packed_views(d, z, "vicreg::Context::views_loss");
+        std::vector<const T *> ptrs;
+        std::vector<T *> grads;
+        grad.resize(z.size());
+        for (std::size_t v = 0; v < z.size(); ++v) {
+            grad[v].resize(z[v].size());
+            ptrs.push_back(z[v].data());
+            grads.push_back(grad[v].data());
+        }
+        return views_loss(z.size(), n, d, ptrs.data(), nullptr, grads.data());
+    }
+
+    /* vicreg_views_loss_rows_f32 / _f64: the loss of the whole batch of
+     * views, the gradient rows row0 .. row0 + rows - 1 only. */
+    double views_loss_rows(std::size_t views, std::size_t n, std::size_t d,
+                           const float *const *z, const std::size_t *ldz, std::size_t row0,
+                           std::size_t rows, float *const *grad,
+                           const std::size_t *ldgrad = nullptr)
+    {
+        double value = 0.0;
+        detail::check(vicreg_views_loss_rows_f32(ctx_, views, n, d, z, ldz, row0, rows, &value,
+                                                 grad, ldgrad),
+                      "vicreg_views_loss_rows_f32");
+        return value;
+    }
+
+    double views_loss_rows(std::size_t views, std::size_t n, std::size_t d,
+                           const double *const *z, const std::size_t *ldz, std::size_t row0,
+                           std::size_t rows, double *const *grad,
+                           const std::size_t *ldgrad = nullptr)
+    {
+        double value = 0.0;
+        detail::check(vicreg_views_loss_rows_f64(ctx_, views, n, d, z, ldz, row0, rows, &value,
+                                                 grad, ldgrad),
+                      "vicreg_views_loss_rows_f64");
+        return value;
+    }
+
+    /* The three sharded phases for views (see vicreg.h): sums and scatter
+     * are double buffers of shard_views_sizes(views, d) lengths, zeroed by
+     * the caller before the first shard. */
+    void shard_views_sums(std::size_t views, std::size_t n, std::size_t d,
+                          const float *const *z, const std::size_t *ldz, double *sums)
+    {
+        detail::check(vicreg_shard_views_sums_f32(ctx_, views, n, d, z, ldz, sums),
+                      "vicreg_shard_views_sums_f32");
+    }
+
+    void shard_views_sums(std::size_t views, std::size_t n, std::size_t d,
+                          const double *const *z, const std::size_t *ldz, double *sums)
+    {
+        detail::check(vicreg_shard_views_sums_f64(ctx_, views, n, d, z, ldz, sums),
+                      "vicreg_shard_views_sums_f64");
+    }
+
+    void shard_views_scatter(std::size_t views, std::size_t n, std::size_t d,
+                             const float *const *z, const std::size_t *ldz, const double *sums,
+                             double *scatter)
+    {
+        detail::check(vicreg_shard_views_scatter_f32(ctx_, views, n, d, z, ldz, sums, scatter),
+                      "vicreg_shard_views_scatter_f32");
+    }
+
+    void shard_views_scatter(std::size_t views, std::size_t n, std::size_t d,
+                             const double *const *z, const std::size_t *ldz, const double *sums,
+                             double *scatter)
+    {
+        detail::check(vicreg_shard_views_scatter_f64(ctx_, views, n, d, z, ldz, sums, scatter),
+                      "vicreg_shard_views_scatter_f64");
+    }
+
+    double shard_views_finish(std::size_t views, std::size_t n, std::size_t d,
+                              const float *const *z, const std::size_t *ldz,
+                              const double *sums, const double *scatter,
+                              float *const *grad = nullptr, const std::size_t *ldgrad = nullptr)
+    {
+        double value = 0.0;
+        detail::check(vicreg_shard_views_finish_f32(ctx_, views, n, d, z, ldz, sums, scatter,
+                                                    &value, grad, ldgrad),
+                      "vicreg_shard_views_finish_f32");
+        return value;
+    }
+
+    double shard_views_finish(std::size_t views, std::size_t n, std::size_t d,
+                              const double *const *z, const std::size_t *ldz,
+                              const double *sums, const double *scatter,
+                              double *const *grad = nullptr, const std::size_t *ldgrad = nullptr)
+    {
+        double value = 0.0;
+        detail::check(vicreg_shard_views_finish_f64(ctx_, views, n, d, z, ldz, sums, scatter,
+                                                    &value, grad, ldgrad),
+                      "vicreg_shard_views_finish_f64");
         return value;
     }
 

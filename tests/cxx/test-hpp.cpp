@@ -9,6 +9,7 @@
  * vicreg::Error with the C status and writes nothing, and that Context
  * owns its vicreg_ctx: moves hand it over, destruction frees it (the
  * valgrind setup of `meson test` runs this program with leak checking).
+ * The views calls (1.2) are checked the same way against ref_views().
  */
 #include <vicreg.hpp>
 
@@ -452,6 +453,260 @@ void test_shards()
     check(exact, "grad_scale 4 scales the float gradients exactly");
 }
 
+/* `count` correlated packed views of n x d (float numbers, as make_batches
+ * makes them): view 0 the first batch of a pair, each other view the second
+ * batch of a pair with its own seed. */
+std::vector<std::vector<double>> make_views(std::uint64_t seed, std::size_t count, std::size_t n,
+                                            std::size_t d)
+{
+    std::vector<std::vector<double>> views(count);
+    std::vector<double> base, other;
+    make_batches(seed, n, d, base, other);
+    for (std::size_t v = 0; v < count; ++v) {
+        std::vector<double> a, b;
+        make_batches(seed + 1 + v, n, d, a, b);
+        views[v].resize(n * d);
+        for (std::size_t k = 0; k < n * d; ++k)
+            views[v][k] = static_cast<float>(0.5 * base[k] + b[k]);
+    }
+    return views;
+}
+
+/* 1.2, the views: the pointer overload on one case against the C call
+ * (bits) and ref_views() (1e-10 in double, 1e-4 in float), with padded
+ * layouts; the per-view terms. */
+template <class T> void views_case(std::size_t count, int g, std::size_t n, std::size_t d,
+                                   bool paper)
+{
+    const double tol = std::is_same<T, float>::value ? 1e-4 : 1e-10;
+    const std::string what = std::string(std::is_same<T, float>::value ? "float" : "double")
+                             + " views V=" + std::to_string(count) + " G=" + std::to_string(g)
+                             + " n=" + std::to_string(n) + " d=" + std::to_string(d)
+                             + (paper ? " paper" : " reference");
+    const auto m = make_views(200 + count * 7 + static_cast<std::size_t>(g), count, n, d);
+    std::vector<std::vector<T>> z(count), grad(count), cgrad(count);
+    std::vector<const T *> zp(count);
+    std::vector<T *> gp(count), cgp(count);
+    std::vector<std::size_t> ldz(count), ldg(count);
+    for (std::size_t v = 0; v < count; ++v) {
+        ldz[v] = d + v % 3;
+        ldg[v] = d + (v + 1) % 3;
+        z[v] = spread<T>(m[v], n, d, ldz[v], NAN);
+        grad[v].assign(n * ldg[v], static_cast<T>(sentinel));
+        cgrad[v] = grad[v];
+        zp[v] = z[v].data();
+        gp[v] = grad[v].data();
+        cgp[v] = cgrad[v].data();
+    }
+    vicreg::Context ctx;
+    ctx.set_param(vicreg::Param::global_views, g);
+    if (paper)
+        ctx.set_convention(vicreg::Convention::paper);
+    const double loss = ctx.views_loss(count, n, d, zp.data(), ldz.data(), gp.data(), ldg.data());
+
+    vicreg_ctx *raw = nullptr;
+    check(vicreg_ctx_create(&raw) == VICREG_OK, what + ": vicreg_ctx_create");
+    vicreg_ctx_set_param(raw, VICREG_PARAM_GLOBAL_VIEWS, g);
+    vicreg_ctx_set_param(raw, VICREG_PARAM_CONVENTION, paper ? 1.0 : 0.0);
+    double want_loss = NAN;
+    int status;
+    if constexpr (std::is_same<T, float>::value)
+        status = vicreg_views_loss_f32(raw, count, n, d, zp.data(), ldz.data(), &want_loss,
+                                       cgp.data(), ldg.data());
+    else
+        status = vicreg_views_loss_f64(raw, count, n, d, zp.data(), ldz.data(), &want_loss,
+                                       cgp.data(), ldg.data());
+    check(status == VICREG_OK, what + ": C call");
+    vicreg_ctx_destroy(raw);
+    check(loss == want_loss && grad == cgrad, what + ": loss and gradients equal the C call's");
+
+    ref_params p = ref_default_params();
+    p.paper = paper ? 1 : 0;
+    static ref_views_result r;
+    std::vector<std::vector<double>> rg(count, std::vector<double>(n * d));
+    std::vector<const double *> rz(count);
+    std::vector<double *> rgp(count);
+    for (std::size_t v = 0; v < count; ++v) {
+        rz[v] = m[v].data();
+        rgp[v] = rg[v].data();
+    }
+    ref_views(&p, g, count, n, d, rz.data(), &r, rgp.data());
+    check(rel(loss, r.loss) <= tol, what + ": loss vs reference");
+    const double inv = ctx.term(vicreg::Term::invariance);
+    check(count == 1 ? inv == 0.0 : rel(inv, r.invariance) <= tol, what + ": invariance");
+    for (std::size_t v = 0; v < count; ++v) {
+        const std::string view = what + " view " + std::to_string(v);
+        check(std::fabs(ctx.view_term(vicreg::ViewTerm::variance, v) - r.variance[v]) <= tol,
+              view + ": variance");
+        check(rel(ctx.view_term(vicreg::ViewTerm::covariance, v), r.covariance[v]) <= tol,
+              view + ": covariance");
+        check(rel(ctx.view_term(vicreg::ViewTerm::min_std, v), r.min_std[v]) <= tol,
+              view + ": min_std");
+        check(rel(ctx.view_term(vicreg::ViewTerm::mean_std, v), r.mean_std[v]) <= tol,
+              view + ": mean_std");
+        // A column std within float rounding of gamma may count either way
+        // in float: one column of d.
+        check(std::fabs(ctx.view_term(vicreg::ViewTerm::collapsed_fraction, v)
+                        - r.collapsed_fraction[v])
+                  <= (std::is_same<T, float>::value ? 1.0 / static_cast<double>(d) : 0.0),
+              view + ": collapsed_fraction");
+        check(rel(ctx.view_term(vicreg::ViewTerm::effective_rank, v), r.effective_rank[v]) <= tol,
+              view + ": effective_rank");
+        check(rel_err(n, d, grad[v].data(), ldg[v], rg[v].data()) <= tol, view + ": gradient");
+        bool kept = true;
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = d; j < ldg[v]; ++j)
+                kept = kept && grad[v][i * ldg[v] + j] == static_cast<T>(sentinel);
+        check(kept, view + ": gradient padding kept");
+    }
+    expect_error(VICREG_ERR_NO_RESULT, what + ": view term past the view count",
+                 [&] { ctx.view_term(vicreg::ViewTerm::variance, count); });
+}
+
+void test_views()
+{
+    const std::size_t cases[][4] = { { 1, 0, 9, 4 }, { 2, 1, 7, 5 }, { 3, 0, 5, 8 },
+                                     { 4, 2, 12, 6 }, { 6, 2, 8, 3 } };
+    for (const auto &c : cases)
+        for (int paper = 0; paper <= 1; ++paper) {
+            views_case<float>(c[0], static_cast<int>(c[1]), c[2], c[3], paper != 0);
+            views_case<double>(c[0], static_cast<int>(c[1]), c[2], c[3], paper != 0);
+        }
+
+    // The vector overloads are the pointer overload on packed views.
+    const std::size_t n = 10, d = 4;
+    const auto m = make_views(3, 3, n, d);
+    std::vector<std::vector<float>> zf;
+    for (const auto &v : m)
+        zf.emplace_back(v.begin(), v.end());
+    vicreg::Context ctx;
+    ctx.set_param(vicreg::Param::global_views, 1);
+    check(ctx.param(vicreg::Param::global_views) == 1.0, "set/get global_views");
+    std::vector<std::vector<float>> gf;
+    const double loss = ctx.views_loss(d, zf, gf);
+    check(gf.size() == 3 && gf[2].size() == n * d, "views vector overload sizes the gradients");
+    std::vector<std::vector<float>> pg(3, std::vector<float>(n * d));
+    const float *zp[3] = { zf[0].data(), zf[1].data(), zf[2].data() };
+    float *gp[3] = { pg[0].data(), pg[1].data(), pg[2].data() };
+    check(ctx.views_loss(3, n, d, zp, nullptr, gp) == loss && pg == gf,
+          "views vector overload == pointer overload");
+    check(ctx.views_loss(d, m) == ctx.views_loss(d, std::vector<std::vector<double>>(m)),
+          "views vector overload without gradients (double)");
+
+    // Two views are the two-batch call, bit for bit, whatever G.
+    for (int g = 0; g <= 2; ++g) {
+        ctx.set_param(vicreg::Param::global_views, g);
+        std::vector<float> ga, gb;
+        const double pair = ctx.loss(d, zf[0], zf[1], ga, gb);
+        const double rank_b = ctx.view_term(vicreg::ViewTerm::effective_rank, 1);
+        check(rank_b == ctx.term(vicreg::Term::effective_rank_b),
+              "after a two-batch call view 1 is branch b");
+        std::vector<std::vector<float>> two(zf.begin(), zf.begin() + 2), g2;
+        check(ctx.views_loss(d, two, g2) == pair && g2[0] == ga && g2[1] == gb,
+              "two views == the two-batch call, G = " + std::to_string(g));
+        check(ctx.term(vicreg::Term::effective_rank_b) == rank_b, "the same terms");
+    }
+    ctx.set_param(vicreg::Param::global_views, 1);
+
+    // The rows variant: the same loss, the rows of the whole gradients.
+    std::vector<std::vector<float>> rows(3, std::vector<float>(2 * d));
+    float *rp[3] = { rows[0].data(), rows[1].data(), rows[2].data() };
+    check(ctx.views_loss_rows(3, n, d, zp, nullptr, 4, 2, rp) == loss, "views_loss_rows loss");
+    bool same = true;
+    for (std::size_t v = 0; v < 3; ++v)
+        same = same && std::equal(rows[v].begin(), rows[v].end(), gf[v].begin() + 4 * d);
+    check(same, "views_loss_rows gradient rows");
+
+    // The sharded views phases against the whole batch (double).
+    std::vector<double> zd[3] = { m[0], m[1], m[2] }, gd[3];
+    const double *dp[3] = { zd[0].data(), zd[1].data(), zd[2].data() };
+    double *gdp[3];
+    for (int v = 0; v < 3; ++v) {
+        gd[v].assign(n * d, 0.0);
+        gdp[v] = gd[v].data();
+    }
+    const double whole = ctx.views_loss(3, n, d, dp, nullptr, gdp);
+    const auto sizes = vicreg::shard_views_sizes(3, d);
+    check(sizes.first == 2 + 3 * d && sizes.second == 3 * d * (d + 1) / 2, "shard_views_sizes");
+    std::vector<double> sums(sizes.first, 0.0), scatter(sizes.second, 0.0);
+    const std::size_t cut[3] = { 0, 3, n };
+    auto shard = [&](int s, std::vector<const double *> &out) {
+        for (int v = 0; v < 3; ++v)
+            out[static_cast<std::size_t>(v)] = dp[v] + cut[s] * d;
+    };
+    std::vector<const double *> sp(3);
+    for (int s = 0; s < 2; ++s) {
+        shard(s, sp);
+        ctx.shard_views_sums(3, cut[s + 1] - cut[s], d, sp.data(), nullptr, sums.data());
+    }
+    for (int s = 0; s < 2; ++s) {
+        shard(s, sp);
+        ctx.shard_views_scatter(3, cut[s + 1] - cut[s], d, sp.data(), nullptr, sums.data(),
+                                scatter.data());
+    }
+    std::vector<double> sg[3];
+    for (auto &g : sg)
+        g.assign(n * d, 0.0);
+    for (int s = 0; s < 2; ++s) {
+        shard(s, sp);
+        double *out[3] = { sg[0].data() + cut[s] * d, sg[1].data() + cut[s] * d,
+                           sg[2].data() + cut[s] * d };
+        const double l = ctx.shard_views_finish(3, cut[s + 1] - cut[s], d, sp.data(), nullptr,
+                                                sums.data(), scatter.data(), out);
+        check(rel(l, whole) < 1e-12, "shard views loss == whole loss");
+    }
+    for (int v = 0; v < 3; ++v)
+        check(rel_err(n, d, sg[v].data(), d, gd[v].data()) < 1e-12,
+              "shard views gradients == whole gradients");
+
+    // Scratch query and reserve.
+    const std::size_t small = ctx.views_scratch_bytes(2, 16, 8, vicreg::Precision::f64);
+    const std::size_t big = ctx.views_scratch_bytes(6, 16, 8, vicreg::Precision::f64);
+    check(0 < small && small <= big, "views_scratch_bytes grows with the views");
+    ctx.views_reserve(6, 16, 8, vicreg::Precision::f64);
+
+    // Errors: each throws with the C status and writes nothing.
+    std::vector<std::vector<float>> keep(gf);
+    expect_error(VICREG_ERR_BAD_SHAPE, "no views",
+                 [&] { ctx.views_loss(d, std::vector<std::vector<float>>{}, gf); });
+    expect_error(VICREG_ERR_BAD_SHAPE, "views of different sizes", [&] {
+        std::vector<std::vector<float>> odd(zf);
+        odd[1].resize(odd[1].size() - d);
+        ctx.views_loss(d, odd, gf);
+    });
+    check(gf == keep, "gradients untouched by a refused vector call");
+    expect_error(VICREG_ERR_BAD_SHAPE, "views = 0", [&] { ctx.views_loss(0, n, d, zp); });
+    const std::vector<const float *> many(VICREG_MAX_VIEWS + 1, zp[0]);
+    expect_error(VICREG_ERR_BAD_SHAPE, "more than VICREG_MAX_VIEWS views",
+                 [&] { ctx.views_loss(many.size(), n, d, many.data()); });
+    check(std::isfinite(ctx.views_loss(VICREG_MAX_VIEWS, n, d, many.data())),
+          "VICREG_MAX_VIEWS views of one batch");
+    ctx.set_param(vicreg::Param::global_views, 3);
+    expect_error(VICREG_ERR_BAD_SHAPE, "G above the view count",
+                 [&] { ctx.views_loss(2, n, d, zp); });
+    expect_error(VICREG_ERR_OUT_OF_RANGE, "G = 1.5",
+                 [&] { ctx.set_param(vicreg::Param::global_views, 1.5); });
+    check(ctx.param(vicreg::Param::global_views) == 3.0, "G kept after OUT_OF_RANGE");
+    const float *with_null[3] = { zp[0], nullptr, zp[2] };
+    expect_error(VICREG_ERR_INVALID_ARGUMENT, "a null view",
+                 [&] { ctx.views_loss(3, n, d, with_null); });
+    std::vector<float> nan_view(zf[2]);
+    nan_view[7] = NAN;
+    const float *bad[3] = { zp[0], zp[1], nan_view.data() };
+    expect_error(VICREG_ERR_NON_FINITE, "NaN in a view",
+                 [&] { ctx.views_loss(3, n, d, bad, nullptr, gp); });
+    std::vector<float> alias(zf[1]);
+    const float *az[3] = { zp[0], alias.data(), zp[2] };
+    float *ag[3] = { gp[0], alias.data(), nullptr };
+    expect_error(VICREG_ERR_OVERLAP, "a gradient on a view",
+                 [&] { ctx.views_loss(3, n, d, az, nullptr, ag); });
+    check(alias == zf[1] && pg == gf, "nothing written by the failed views calls");
+    expect_error(VICREG_ERR_BAD_SHAPE, "views_loss_rows past the end",
+                 [&] { ctx.views_loss_rows(3, n, d, zp, nullptr, n - 1, 2, rp); });
+    expect_error(VICREG_ERR_BAD_SHAPE, "shard_views_sizes(0, d)",
+                 [&] { vicreg::shard_views_sizes(0, d); });
+}
+
 /* Contexts made and destroyed after allocating scratch: with the valgrind
  * setup a missing vicreg_ctx_destroy is a definite leak, a double one an
  * invalid free. */
@@ -475,6 +730,7 @@ int main()
     test_errors();
     test_moves();
     test_shards();
+    test_views();
     test_lifetimes();
     std::printf("test-hpp: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -7,8 +7,9 @@ layer's codes and keys) and the VICREG_VERSION_* macros are pinned ABI, and
 the bindings restate them by hand, where no compiler compares them with the
 header:
 
-  python  vicreg/_errors.py (OK, ERR_*) and the PARAMS, CONVENTIONS, PATHS,
-          TERMS and PRECISIONS tables of vicreg/_context.py, imported from
+  python  vicreg/_errors.py (OK, ERR_*), the PARAMS, CONVENTIONS, PATHS,
+          TERMS, VIEW_TERMS and PRECISIONS tables and MAX_VIEWS of
+          vicreg/_context.py, imported from
           the source tree without running vicreg/__init__.py (which loads
           libvicreg.so); needs numpy, as the package does
   rust    the `const VICREG_*` items of src/*.rs, and the `Enum::Variant =>
@@ -17,9 +18,13 @@ header:
 
 Each binding entry is turned into the header name it stands for (PARAMS
 ["eps"] is VICREG_PARAM_EPSILON, Term::MinStdA is VICREG_TERM_MIN_STD_A)
-and must exist in the headers with the same value. A binding that has any
-constant of a header enum must have all of them, and the Python and Rust
-bindings must have every status code of vicreg.h. Exit status 0 when all
+and must exist in the headers with the same value (an enum named in
+CamelCase stands for its snake-case prefix: ViewTerm::MinStd is
+VICREG_VIEW_TERM_MIN_STD). A binding that has any
+constant of a header enum must have all of them, the Python and Rust
+bindings must have every status code of vicreg.h, and every binding must
+have the per-view terms (VICREG_VIEW_TERM_*) and the Python and Rust ones
+VICREG_MAX_VIEWS (the views calls of 1.2). Exit status 0 when all
 agree, 1 naming each constant that does not, 77 (skip) when numpy is
 missing for the Python part (the other bindings are still checked).
 """
@@ -50,6 +55,11 @@ def evaluate(expr, known):
     if not isinstance(value, int):
         raise ValueError('not an integer: ' + expr)
     return value
+
+
+def snake(name):
+    """MinStdA -> MIN_STD_A: a CamelCase name as the header spells it."""
+    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '_', name).upper()
 
 
 def strip_c_comments(text):
@@ -103,13 +113,16 @@ def python_entries(python_dir):
     aliases = {'eps': 'EPSILON'}
     for table, prefix in [('PARAMS', 'VICREG_PARAM_'), ('CONVENTIONS', 'VICREG_CONVENTION_'),
                           ('PATHS', 'VICREG_PATH_'), ('TERMS', 'VICREG_TERM_'),
+                          ('VIEW_TERMS', 'VICREG_VIEW_TERM_'),
                           ('PRECISIONS', 'VICREG_PRECISION_')]:
-        for key, value in getattr(context, table).items():
+        for key, value in getattr(context, table, {}).items():
             if table == 'PRECISIONS':  # keys are numpy dtypes
                 suffix = 'F%d' % (key.itemsize * 8)
             else:
                 suffix = aliases.get(key, key.upper())
             entries.append((prefix + suffix, value, '_context.%s[%r]' % (table, str(key))))
+    if hasattr(context, 'MAX_VIEWS'):
+        entries.append(('VICREG_MAX_VIEWS', context.MAX_VIEWS, '_context.MAX_VIEWS'))
     return entries
 
 
@@ -132,9 +145,8 @@ def rust_entries(rust_dir):
     if not consts:
         sys.exit('FAIL: no `const VICREG_*` found in {}/src'.format(rust_dir))
     for enum, variant, const, where in arms:
-        prefix = 'VICREG_ERR_' if enum == 'Error' else 'VICREG_%s_' % enum.upper()
-        snake = re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '_', variant).upper()
-        entries.append((prefix + snake, consts.get(const), where))  # None: undefined
+        prefix = 'VICREG_ERR_' if enum == 'Error' else 'VICREG_%s_' % snake(enum)
+        entries.append((prefix + snake(variant), consts.get(const), where))  # None: undefined
     return entries
 
 
@@ -146,12 +158,14 @@ def cxx_entries(header, values):
     for enum, body in re.findall(r'\benum\s+class\s+(\w+)\s*(?::\s*\w+\s*)?\{([^}]*)\}', text):
         for entry in filter(None, (e.strip() for e in body.split(','))):
             name, _, expr = (s.strip() for s in entry.partition('='))
-            entries.append(('VICREG_%s_%s' % (enum.upper(), aliases.get(name, name.upper())),
+            entries.append(('VICREG_%s_%s' % (snake(enum), aliases.get(name, name.upper())),
                             evaluate(expr, values), '%s::%s = %s' % (enum, name, expr)))
     return entries
 
 
-def check(binding, entries, values, groups, need_status):
+def check(binding, entries, values, groups, need_status, need=()):
+    """need_status: the status codes' group must be there; need: names
+    whose groups must be there."""
     errors = []
     for name, value, where in entries:
         if name not in values:
@@ -163,7 +177,7 @@ def check(binding, entries, values, groups, need_status):
                 where, value, name, values[name]))
     declared = {name for name, value, _ in entries if value is not None}
     for group in groups:
-        required = need_status and 'VICREG_OK' in group
+        required = (need_status and 'VICREG_OK' in group) or bool(set(need) & set(group))
         if required or declared & set(group):
             for name in group:
                 if name not in declared:
@@ -193,10 +207,11 @@ def main():
 
     values, groups = parse_headers(headers)
     print('headers: {} constants in {} groups'.format(len(values), len(groups)))
+    views = ['VICREG_VIEW_TERM_VARIANCE', 'VICREG_MAX_VIEWS']
     ok = check('rust ' + str(args.rust_dir), rust_entries(args.rust_dir),
-               values, groups, need_status=True)
+               values, groups, need_status=True, need=views)
     ok &= check('c++ ' + str(args.cxx_header), cxx_entries(args.cxx_header, values),
-                values, groups, need_status=False)
+                values, groups, need_status=False, need=views[:1])
     try:
         entries = python_entries(args.python_dir)
     except ModuleNotFoundError as e:
@@ -204,7 +219,8 @@ def main():
             raise
         print('SKIP: python: importing vicreg._context needs numpy, not found')
         return 1 if not ok else 77
-    ok &= check('python ' + str(args.python_dir), entries, values, groups, need_status=True)
+    ok &= check('python ' + str(args.python_dir), entries, values, groups, need_status=True,
+                need=views)
     return 0 if ok else 1
 
 

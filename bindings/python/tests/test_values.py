@@ -81,6 +81,8 @@ def test_defaults_are_the_documented_ones():
             invariance_coeff=25.0, variance_coeff=25.0, covariance_coeff=1.0,
             std_target=1.0, eps=1e-4, convention="reference", path="auto",
             **({"grad_scale": 1.0} if "grad_scale" in context.params()
+               else {}),
+            **({"global_views": 0.0} if "global_views" in context.params()
                else {}))
 
 

@@ -7,9 +7,11 @@
     zb = za + 0.1
     loss, terms, grad_a, grad_b = vicreg.loss(za, zb)
 
-``vicreg.loss`` is the one-call form; ``vicreg.Context`` keeps parameters
-and scratch memory between calls; ``vicreg.torch`` (imported separately)
-has a PyTorch autograd Function and the ``VICRegLoss`` module;
+``vicreg.loss`` is the one-call form; ``vicreg.views_loss`` (libvicreg >=
+1.2) takes any number of views, the first ``global_views`` of them global
+(multi-crop training, VICRegL's global loss); ``vicreg.Context`` keeps
+parameters and scratch memory between calls; ``vicreg.torch`` (imported
+separately) has PyTorch autograd Functions and the ``VICRegLoss`` module;
 ``vicreg.shard`` (libvicreg >= 1.1) computes one batch in shards. Errors of
 the library raise ``vicreg.VicregError``. The shared library is found as
 described in ``vicreg._lib`` (VICREG_LIBRARY, then the system loader, then
@@ -28,14 +30,17 @@ from ._lib import LibraryNotFoundError
 lib, _lib_path = _lib.load()
 
 from ._context import (Context, LossResult, loss, PARAMS, TERMS,  # noqa: E402
-                       CONVENTIONS, PATHS)
+                       CONVENTIONS, PATHS, ViewsResult, views_loss,
+                       VIEW_TERMS, MAX_VIEWS)
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 __all__ = [
-    "Context", "LossResult", "loss", "VicregError", "LibraryNotFoundError",
+    "Context", "LossResult", "loss", "ViewsResult", "views_loss",
+    "VicregError", "LibraryNotFoundError",
     "lib", "library_path", "library_version", "param_bounds", "strerror",
-    "status_name", "PARAMS", "TERMS", "CONVENTIONS", "PATHS",
+    "status_name", "PARAMS", "TERMS", "CONVENTIONS", "PATHS", "VIEW_TERMS",
+    "MAX_VIEWS",
     "OK", "ERR_INVALID_ARGUMENT", "ERR_OUT_OF_RANGE", "ERR_NON_FINITE",
     "ERR_NO_MEMORY", "ERR_BAD_SHAPE", "ERR_SIZE_OVERFLOW", "ERR_OVERLAP",
     "ERR_OVERFLOW", "ERR_NO_RESULT",
@@ -48,7 +53,7 @@ def library_path():
 
 
 def library_version():
-    """The running library's version string, such as "1.1.0"."""
+    """The running library's version string, such as "1.2.0"."""
     return lib.vicreg_version_string().decode()
 
 

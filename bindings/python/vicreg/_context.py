@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from . import _arrays, _lib
-from ._errors import VicregError, check
+from ._errors import ERR_NO_RESULT, VicregError, check
 
 # Parameter keys (VICREG_PARAM_*), by the names the keyword arguments use.
 PARAMS = {
@@ -19,6 +19,7 @@ PARAMS = {
     "convention": 20,
     "path": 30,
     "grad_scale": 40,        # libvicreg >= 1.1
+    "global_views": 50,      # G, libvicreg >= 1.2
 }
 CONVENTIONS = {"reference": 0, "paper": 1}
 PATHS = {"auto": 0, "covariance": 1, "gram": 2}
@@ -43,13 +44,38 @@ TERMS = {
     "path_used": 20,
 }
 
+# Per-view term keys (VICREG_VIEW_TERM_*, libvicreg >= 1.2), by the names
+# of the per-view lists of a views call's terms.
+VIEW_TERMS = {
+    "variance": 1,
+    "covariance": 2,
+    "mean_std": 3,
+    "min_std": 4,
+    "collapsed_fraction": 5,
+    "effective_rank": 6,
+}
+
+#: The most views one call takes (VICREG_MAX_VIEWS).
+MAX_VIEWS = 64
+
 PRECISIONS = {np.dtype(np.float32): 1, np.dtype(np.float64): 2}
+
+# The libvicreg version that brought each family of calls.
+_SINCE = (("vicreg_views_", "1.2"), ("vicreg_shard_views_", "1.2"),
+          ("vicreg_ctx_views_", "1.2"), ("vicreg_ctx_get_view_term", "1.2"),
+          ("vicreg_", "1.1"))
 
 LossResult = collections.namedtuple("LossResult", "loss terms grad_a grad_b")
 LossResult.__doc__ = """What a loss call returns: ``loss`` (a Python float,
 computed in double), ``terms`` (dict: the terms and collapse diagnostics,
 see Context.terms), ``grad_a`` and ``grad_b`` (dL/dZa and dL/dZb as NumPy
 arrays of the batches' dtype, or None when grad=False)."""
+
+ViewsResult = collections.namedtuple("ViewsResult", "loss terms grads")
+ViewsResult.__doc__ = """What a views call returns: ``loss`` (a Python
+float), ``terms`` (dict: see Context.view_terms) and ``grads`` (a list with
+dL/dZ_v for each view v, a NumPy array of the views' dtype, or None for a
+view whose gradient was not asked for)."""
 
 
 def _param_key(name):
@@ -72,6 +98,12 @@ def _param_value(name, value):
             raise ValueError("unknown %s %r; known: %s"
                              % (name, value, ", ".join(table))) from None
     return float(value)
+
+
+def _real_p(dtype):
+    """The ctypes pointer type of a batch of dtype (float32 or float64)."""
+    return ctypes.POINTER(ctypes.c_float if dtype == np.float32
+                          else ctypes.c_double)
 
 
 def _precision(dtype):
@@ -117,6 +149,54 @@ def gradient_buffers(grad, out, shape, dtype):
             grads[i] = np.empty(shape, dtype=dtype)
         else:
             grads[i], lds[i] = _arrays.as_output(buffer, shape, dtype, what)
+    return grads, lds
+
+
+def view_batches(views):
+    """([arrays], [lds]) for a views call: every view of one dtype and
+    shape. A 3-D array is taken as its 2-D slices."""
+    arrays, lds = [], []
+    for v, z in enumerate(views):
+        array, ld = _arrays.as_batch(z, "views[%d]" % v)
+        if arrays and array.dtype != arrays[0].dtype:
+            raise TypeError("views[0] is %s and views[%d] is %s; pass every "
+                            "view in one dtype"
+                            % (arrays[0].dtype, v, array.dtype))
+        if arrays and array.shape != arrays[0].shape:
+            raise ValueError("views[0] has shape %s and views[%d] %s; they "
+                             "must match" % (arrays[0].shape, v, array.shape))
+        arrays.append(array)
+        lds.append(ld)
+    return arrays, lds
+
+
+def view_gradient_buffers(grad, out, views, shape, dtype):
+    """([grad per view], [ld per view]) as gradient_buffers, for ``views``
+    views: grad a bool or a sequence of one bool per view, out None or a
+    sequence of one array (or None) per view."""
+    if isinstance(grad, (tuple, list)):
+        wanted = [bool(g) for g in grad]
+        if len(wanted) != views:
+            raise ValueError("grad has %d entries for %d views"
+                             % (len(wanted), views))
+    else:
+        wanted = [bool(grad)] * views
+    given = [None] * views if out is None else list(out)
+    if len(given) != views:
+        raise ValueError("out has %d entries for %d views"
+                         % (len(given), views))
+    grads = [None] * views
+    lds = [max(shape[1], 1)] * views
+    for v, buffer in enumerate(given):
+        what = "out[%d]" % v
+        if not wanted[v]:
+            if buffer is not None:
+                raise ValueError("%s is given but its gradient is not asked "
+                                 "for" % what)
+        elif buffer is None:
+            grads[v] = np.empty(shape, dtype=dtype)
+        else:
+            grads[v], lds[v] = _arrays.as_output(buffer, shape, dtype, what)
     return grads, lds
 
 
@@ -210,7 +290,9 @@ class Context:
         """Sets parameters by name: invariance_coeff (lambda),
         variance_coeff (mu), covariance_coeff (nu), std_target (gamma), eps,
         convention ('reference' or 'paper'), path ('auto', 'covariance' or
-        'gram') and, with libvicreg >= 1.1, grad_scale. None leaves a
+        'gram'), with libvicreg >= 1.1 grad_scale, and with libvicreg >=
+        1.2 global_views (G, how many of the views of a views call, the
+        first ones, are global; 0, the default, means all). None leaves a
         parameter as it is. An out-of-range value raises VicregError
         (VICREG_ERR_OUT_OF_RANGE) and leaves that parameter unchanged."""
         for name, value in params.items():
@@ -245,7 +327,7 @@ class Context:
             try:
                 value = self.get_param(name)
             except VicregError:
-                if name == "grad_scale":  # not in a 1.0 library
+                if name in ("grad_scale", "global_views"):  # newer keys
                     continue
                 raise
             table = _ENUMS.get(name)
@@ -300,17 +382,21 @@ class Context:
         """The _f32 or _f64 C function for dtype, and a function turning an
         array (or None) into the pointer it takes."""
         suffix = "_f32" if dtype == np.float32 else "_f64"
-        name = stem + suffix
-        if not _lib.has(self._lib, name):
-            raise NotImplementedError(
-                "%s needs libvicreg >= 1.1; the loaded library is %s"
-                % (name, self._lib.vicreg_version_string().decode()))
-        real_p = ctypes.POINTER(ctypes.c_float if suffix == "_f32"
-                                else ctypes.c_double)
+        real_p = _real_p(dtype)
 
         def ptr(array):
             return None if array is None else array.ctypes.data_as(real_p)
-        return getattr(self._lib, name), ptr
+        return self._raw(stem + suffix), ptr
+
+    def _raw(self, name):
+        """The C function ``name``; NotImplementedError when the loaded
+        library is older than it."""
+        if not _lib.has(self._lib, name):
+            since = next(v for prefix, v in _SINCE if name.startswith(prefix))
+            raise NotImplementedError(
+                "%s needs libvicreg >= %s; the loaded library is %s"
+                % (name, since, self._lib.vicreg_version_string().decode()))
+        return getattr(self._lib, name)
 
     def _call(self, function, *args, loss, grads):
         """Calls a loss function on this context, then reads the terms
@@ -320,6 +406,134 @@ class Context:
             check(self._lib, function(self._handle, *args), function.__name__)
             terms = self._terms_locked()
         return LossResult(loss.value, terms, grads[0], grads[1])
+
+    # -- any number of views (libvicreg >= 1.2) ----------------------------
+
+    def views_loss(self, views, *, grad=True, out=None):
+        """The loss of V views (a sequence of n x d NumPy arrays, float32
+        or float64, one dtype and shape; or a V x n x d array) with this
+        context's parameters; the first global_views of them are global
+        (see vicreg.h, "Any number of views"). With V = 2 it is
+        Context.loss exactly.
+
+        grad: True computes every view's gradient, False none, a sequence
+        of V bools the ones asked for (the others come back as None).
+        out: optional sequence of V arrays (or None) to write the gradients
+        into, as for Context.loss.
+
+        Returns a ViewsResult (loss, terms, grads); terms as view_terms().
+        Errors of the library (among them BAD_SHAPE for no view, more than
+        MAX_VIEWS views or global_views above V) raise VicregError; nothing
+        passed in is changed then.
+        """
+        return self._views("vicreg_views_loss", views, grad, out)
+
+    def views_loss_rows(self, views, row0, rows, *, grad=True, out=None):
+        """views_loss on the whole batch, but only the gradient rows row0 ..
+        row0 + rows - 1 (arrays of rows x d)."""
+        return self._views("vicreg_views_loss_rows", views, grad, out,
+                           rows=rows, between=(row0, rows))
+
+    def _views(self, stem, views, grad, out, rows=None, between=()):
+        """The views call ``stem`` (vicreg_views_loss or _rows)."""
+        arrays, lds = view_batches(views)
+        count = len(arrays)
+        dtype = arrays[0].dtype if arrays else np.dtype(np.float64)
+        n, d = arrays[0].shape if arrays else (0, 0)
+        grads, glds = view_gradient_buffers(
+            grad, out, count, (n if rows is None else rows, d), dtype)
+        function, ptr = self._function(stem, dtype)
+        real_p = _real_p(dtype)
+        z = (real_p * count)(*[ptr(a) for a in arrays])
+        g = None
+        if any(x is not None for x in grads):
+            g = (real_p * count)(*[ptr(x) for x in grads])
+        loss = ctypes.c_double()
+        with self._lock:
+            self._check_open()
+            check(self._lib, function(self._handle, count, n, d, z,
+                                      (ctypes.c_size_t * count)(*lds),
+                                      *between, ctypes.byref(loss), g,
+                                      (ctypes.c_size_t * count)(*glds)),
+                  function.__name__)
+            terms = self._view_terms_locked(count)
+        return ViewsResult(loss.value, terms, grads)
+
+    def views_scratch_bytes(self, views, n, d, dtype=np.float64):
+        """The scratch bytes a views call of shape (views, n, d) in
+        ``dtype`` needs with this context's path parameter."""
+        function = self._raw("vicreg_ctx_views_scratch_bytes")
+        size = ctypes.c_size_t()
+        with self._lock:
+            self._check_open()
+            check(self._lib, function(self._handle, views, n, d,
+                                      _precision(dtype), ctypes.byref(size)),
+                  function.__name__)
+        return size.value
+
+    def views_reserve(self, views, n, d, dtype=np.float64):
+        """Allocates the scratch for a views call of shape (views, n, d)
+        now, so that later calls at that shape or smaller allocate
+        nothing."""
+        function = self._raw("vicreg_ctx_views_reserve")
+        with self._lock:
+            self._check_open()
+            check(self._lib, function(self._handle, views, n, d,
+                                      _precision(dtype)), function.__name__)
+
+    def view_term(self, key, view):
+        """One per-view term of the last successful call (a views call, or
+        a two-batch call: views 0 and 1 are branches a and b), by name (a
+        key of VIEW_TERMS) or VICREG_VIEW_TERM_* number. VicregError
+        (VICREG_ERR_NO_RESULT) before a call or for a view past the last
+        call's view count."""
+        if isinstance(key, str):
+            try:
+                number = VIEW_TERMS[key]
+            except KeyError:
+                raise ValueError("unknown view term %r; known: %s"
+                                 % (key, ", ".join(VIEW_TERMS))) from None
+        else:
+            number = int(key)
+        function = self._raw("vicreg_ctx_get_view_term")
+        value = ctypes.c_double()
+        with self._lock:
+            self._check_open()
+            check(self._lib, function(self._handle, number, view,
+                                      ctypes.byref(value)), function.__name__)
+        return value.value
+
+    def view_terms(self):
+        """The terms of the last successful call, view by view: loss,
+        invariance (s_bar, the weighted mean over the pairs of views),
+        path_used, and for each name of VIEW_TERMS (variance, covariance,
+        unweighted; mean_std, min_std, collapsed_fraction, effective_rank)
+        a list with one float per view."""
+        self._raw("vicreg_ctx_get_view_term")
+        with self._lock:
+            self._check_open()
+            return self._view_terms_locked()
+
+    def _view_terms_locked(self, count=MAX_VIEWS):
+        """The view terms of views 0 .. count - 1, or up to the last call's
+        view count when that is smaller."""
+        get = self._lib.vicreg_ctx_get_view_term
+        terms = {name: self._term_locked(TERMS[name])
+                 for name in ("loss", "invariance", "path_used")}
+        paths = {v: k for k, v in PATHS.items()}
+        terms["path_used"] = paths.get(int(terms["path_used"]),
+                                       terms["path_used"])
+        for name in VIEW_TERMS:
+            terms[name] = []
+        value = ctypes.c_double()
+        for view in range(count):
+            for name, number in VIEW_TERMS.items():
+                status = get(self._handle, number, view, ctypes.byref(value))
+                if status == ERR_NO_RESULT and view > 0:
+                    return terms  # past the last call's view count
+                check(self._lib, status, "vicreg_ctx_get_view_term")
+                terms[name].append(value.value)
+        return terms
 
     def scratch_bytes(self, n, d, dtype=np.float64):
         """The scratch bytes a loss call of shape (n, d) in ``dtype`` needs
@@ -405,3 +619,21 @@ def loss(za, zb, *, convention=None, invariance_coeff=None,
                   eps=eps, path=path, grad_scale=grad_scale)
     with Context(**params) as context:
         return context.loss(za, zb, grad=grad, out=out)
+
+
+def views_loss(views, *, global_views=None, convention=None,
+               invariance_coeff=None, variance_coeff=None,
+               covariance_coeff=None, std_target=None, eps=None, path=None,
+               grad_scale=None, grad=True, out=None):
+    """The loss of V views in one call (libvicreg >= 1.2): a Context with
+    the parameters given (None keeps the library's default; global_views 0,
+    the default, makes every view global) and its
+    ``views_loss(views, grad=grad, out=out)``: a ViewsResult (loss, terms,
+    grads). In a loop keep a Context instead."""
+    params = dict(global_views=global_views, convention=convention,
+                  invariance_coeff=invariance_coeff,
+                  variance_coeff=variance_coeff,
+                  covariance_coeff=covariance_coeff, std_target=std_target,
+                  eps=eps, path=path, grad_scale=grad_scale)
+    with Context(**params) as context:
+        return context.views_loss(views, grad=grad, out=out)

@@ -62,6 +62,18 @@ def _finish_args(real_p):
             c_double_p, c_double_p, real_p, _SZ, real_p, _SZ]
 
 
+# The views calls (1.2) take an array of pointers, one per view, and an
+# array of leading dimensions: ctx, views, n, d, z, ldz, ...
+def _views_args(real_p, *middle):
+    return ([c_ctx_p, _SZ, _SZ, _SZ, ctypes.POINTER(real_p), c_size_p]
+            + list(middle))
+
+
+def _views_loss_args(real_p, *middle):
+    return _views_args(real_p, *middle) + [c_double_p, ctypes.POINTER(real_p),
+                                           c_size_p]
+
+
 SIGNATURES = {
     # VICREG_1.0
     "vicreg_version_number": (ctypes.c_uint, []),
@@ -89,13 +101,37 @@ SIGNATURES = {
     "vicreg_loss_rows_f32": (_INT, _rows_args(c_float_p)),
     "vicreg_loss_rows_f64": (_INT, _rows_args(c_double_p)),
     "vicreg_ctx_buffer": (_INT, [c_ctx_p, _SZ, ctypes.POINTER(ctypes.c_void_p)]),
+    # VICREG_1.2
+    "vicreg_views_loss_f32": (_INT, _views_loss_args(c_float_p)),
+    "vicreg_views_loss_f64": (_INT, _views_loss_args(c_double_p)),
+    "vicreg_views_loss_rows_f32": (_INT, _views_loss_args(
+        c_float_p, _SZ, _SZ)),
+    "vicreg_views_loss_rows_f64": (_INT, _views_loss_args(
+        c_double_p, _SZ, _SZ)),
+    "vicreg_ctx_views_scratch_bytes": (_INT, [c_ctx_p, _SZ, _SZ, _SZ, _INT,
+                                              c_size_p]),
+    "vicreg_ctx_views_reserve": (_INT, [c_ctx_p, _SZ, _SZ, _SZ, _INT]),
+    "vicreg_ctx_get_view_term": (_INT, [c_ctx_p, _INT, _SZ, c_double_p]),
+    "vicreg_shard_views_sizes": (_INT, [_SZ, _SZ, c_size_p, c_size_p]),
+    "vicreg_shard_views_sums_f32": (_INT, _views_args(c_float_p, c_double_p)),
+    "vicreg_shard_views_sums_f64": (_INT, _views_args(c_double_p, c_double_p)),
+    "vicreg_shard_views_scatter_f32": (_INT, _views_args(
+        c_float_p, c_double_p, c_double_p)),
+    "vicreg_shard_views_scatter_f64": (_INT, _views_args(
+        c_double_p, c_double_p, c_double_p)),
+    "vicreg_shard_views_finish_f32": (_INT, _views_loss_args(
+        c_float_p, c_double_p, c_double_p)),
+    "vicreg_shard_views_finish_f64": (_INT, _views_loss_args(
+        c_double_p, c_double_p, c_double_p)),
 }
 
 # The functions this package cannot work without.
 REQUIRED_VERSION_NODE = "VICREG_1.0"
 REQUIRED = [name for name in SIGNATURES
             if not name.startswith(("vicreg_shard_", "vicreg_loss_rows_",
-                                    "vicreg_ctx_buffer"))]
+                                    "vicreg_ctx_buffer", "vicreg_views_",
+                                    "vicreg_ctx_views_",
+                                    "vicreg_ctx_get_view_term"))]
 
 
 class LibraryNotFoundError(OSError):

@@ -29,6 +29,9 @@ pub enum Param {
     Path,
     /// The factor of every gradient (default 1; since libvicreg 1.1).
     GradScale,
+    /// G, how many of the views of a views call (the first ones) are
+    /// global; 0, the default, means all (since libvicreg 1.2).
+    GlobalViews,
 }
 
 impl Param {
@@ -43,6 +46,7 @@ impl Param {
             Param::Convention => sys::VICREG_PARAM_CONVENTION,
             Param::Path => sys::VICREG_PARAM_PATH,
             Param::GradScale => sys::VICREG_PARAM_GRAD_SCALE,
+            Param::GlobalViews => sys::VICREG_PARAM_GLOBAL_VIEWS,
         }
     }
 }
@@ -126,6 +130,35 @@ impl Term {
     }
 }
 
+/// The per-view terms and diagnostics of the last successful loss call
+/// (`VICREG_VIEW_TERM_*`, since libvicreg 1.2); after a two-batch call,
+/// views 0 and 1 are branches A and B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ViewTerm {
+    /// v(Z_v), unweighted.
+    Variance,
+    /// c(Z_v), unweighted.
+    Covariance,
+    MeanStd,
+    MinStd,
+    CollapsedFraction,
+    EffectiveRank,
+}
+
+impl ViewTerm {
+    /// The C key.
+    pub fn key(self) -> i32 {
+        match self {
+            ViewTerm::Variance => sys::VICREG_VIEW_TERM_VARIANCE,
+            ViewTerm::Covariance => sys::VICREG_VIEW_TERM_COVARIANCE,
+            ViewTerm::MeanStd => sys::VICREG_VIEW_TERM_MEAN_STD,
+            ViewTerm::MinStd => sys::VICREG_VIEW_TERM_MIN_STD,
+            ViewTerm::CollapsedFraction => sys::VICREG_VIEW_TERM_COLLAPSED_FRACTION,
+            ViewTerm::EffectiveRank => sys::VICREG_VIEW_TERM_EFFECTIVE_RANK,
+        }
+    }
+}
+
 /// The closed range of legal values of a parameter.
 pub fn param_bounds(param: Param) -> Result<(f64, f64)> {
     param_bounds_key(param.key())
@@ -198,6 +231,101 @@ impl<T: Real> Grads<T> {
     }
 }
 
+/// The arguments every views call takes after the context, `views, n, d,
+/// z, ldz`: the views' pointers and leading dimensions in arrays of
+/// `VICREG_MAX_VIEWS` (no allocation), the views checked to have one shape.
+struct Views<T> {
+    count: usize,
+    n: usize,
+    d: usize,
+    z: [*const T; sys::VICREG_MAX_VIEWS],
+    ld: [usize; sys::VICREG_MAX_VIEWS],
+}
+
+impl<T: Real> Views<T> {
+    /// `BadShape` for no view, more than `VICREG_MAX_VIEWS`, or views that
+    /// differ in shape.
+    fn new(views: &[Batch<'_, T>]) -> Result<Views<T>> {
+        let first = match views.first() {
+            Some(first) if views.len() <= sys::VICREG_MAX_VIEWS => first,
+            _ => return Err(Error::BadShape),
+        };
+        let (n, d) = (first.rows(), first.cols());
+        let mut out = Views {
+            count: views.len(),
+            n,
+            d,
+            z: [ptr::null(); sys::VICREG_MAX_VIEWS],
+            ld: [0; sys::VICREG_MAX_VIEWS],
+        };
+        for (k, view) in views.iter().enumerate() {
+            if view.rows() != n || view.cols() != d {
+                return Err(Error::BadShape);
+            }
+            out.z[k] = view.ptr();
+            out.ld[k] = view.ld();
+        }
+        Ok(out)
+    }
+}
+
+/// The gradient arguments `grad, ldgrad` of a views call: one optional
+/// buffer per view (`count` of them), each checked to have `rows` x
+/// `cols` values; `grad` is NULL when no view has one.
+struct ViewGrads<T> {
+    any: bool,
+    g: [*mut T; sys::VICREG_MAX_VIEWS],
+    ld: [usize; sys::VICREG_MAX_VIEWS],
+}
+
+impl<T: Real> ViewGrads<T> {
+    fn new<'a, 'b: 'a>(
+        grads: impl ExactSizeIterator<Item = Option<&'a mut BatchMut<'b, T>>>,
+        count: usize,
+        rows: usize,
+        cols: usize,
+    ) -> Result<ViewGrads<T>> {
+        if grads.len() != count {
+            return Err(Error::BadShape);
+        }
+        let mut out = ViewGrads::none();
+        for (k, grad) in grads.enumerate() {
+            let (g, ld) = grad_ptr(grad, rows, cols)?;
+            out.any |= !g.is_null();
+            out.g[k] = g;
+            out.ld[k] = ld.max(cols);
+        }
+        Ok(out)
+    }
+
+    /// No gradient for any view.
+    fn none() -> ViewGrads<T> {
+        ViewGrads {
+            any: false,
+            g: [ptr::null_mut(); sys::VICREG_MAX_VIEWS],
+            ld: [0; sys::VICREG_MAX_VIEWS],
+        }
+    }
+
+    /// `grad`: NULL when no view has a gradient buffer.
+    fn ptr(&self) -> *const *mut T {
+        if self.any {
+            self.g.as_ptr()
+        } else {
+            ptr::null()
+        }
+    }
+
+    /// `ldgrad`: NULL when no view has a gradient buffer.
+    fn ld_ptr(&self) -> *const usize {
+        if self.any {
+            self.ld.as_ptr()
+        } else {
+            ptr::null()
+        }
+    }
+}
+
 /// `BadShape` unless the caller's sharded statistics buffers (`sums`
 /// doubles, and `scatter` doubles where the call takes a scatter buffer)
 /// are at least [`shard_sizes`]`(d)` long.
@@ -216,6 +344,32 @@ pub fn shard_sizes(d: usize) -> Result<(usize, usize)> {
     // SAFETY: both pointers are to live locals.
     check(unsafe { sys::vicreg_shard_sizes(d, &mut sums, &mut scatter) })?;
     Ok((sums, scatter))
+}
+
+/// The lengths of the sharded views statistics buffers for `views` views
+/// of `d` columns, in doubles: `(2 + views d, views d (d + 1) / 2)` (since
+/// libvicreg 1.2). `BadShape` for no view, more than `VICREG_MAX_VIEWS` or
+/// `d == 0`.
+pub fn shard_views_sizes(views: usize, d: usize) -> Result<(usize, usize)> {
+    let (mut sums, mut scatter) = (0, 0);
+    // SAFETY: both pointers are to live locals.
+    check(unsafe { sys::vicreg_shard_views_sizes(views, d, &mut sums, &mut scatter) })?;
+    Ok((sums, scatter))
+}
+
+/// `BadShape` unless the sharded views buffers are at least
+/// [`shard_views_sizes`] long (`scatter` where the call takes one).
+fn check_views_buffers(
+    views: usize,
+    d: usize,
+    sums: usize,
+    scatter: Option<usize>,
+) -> Result<()> {
+    let (sums_len, scatter_len) = shard_views_sizes(views, d)?;
+    if sums < sums_len || scatter.map_or(false, |len| len < scatter_len) {
+        return Err(Error::BadShape);
+    }
+    Ok(())
 }
 
 /// A libvicreg context: parameters, scratch and the terms of the last call.
@@ -453,6 +607,181 @@ impl Context {
         check(unsafe {
             (T::SHARD_FINISH)(self.ptr.as_ptr(), p.n, p.d, p.za, p.lda, p.zb, p.ldb,
                               sums.as_ptr(), scatter.as_ptr(), &mut loss, g.a, g.lda, g.b, g.ldb)
+        })?;
+        Ok(loss)
+    }
+
+    /// A per-view term of the last successful loss call (since libvicreg
+    /// 1.2): `NoResult` before one, or for a view not below that call's
+    /// view count (2 after a two-batch call).
+    pub fn view_term(&self, term: ViewTerm, view: usize) -> Result<f64> {
+        self.view_term_key(term.key(), view)
+    }
+
+    /// [`Context::view_term`] by C key; `InvalidArgument` for an unknown key.
+    pub fn view_term_key(&self, key: i32, view: usize) -> Result<f64> {
+        let mut value = 0.0;
+        // SAFETY: the context and the local are live.
+        check(unsafe { sys::vicreg_ctx_get_view_term(self.ptr.as_ptr(), key, view, &mut value) })?;
+        Ok(value)
+    }
+
+    /// The scratch bytes a views call of shape (views, n, d) needs.
+    pub fn views_scratch_bytes(
+        &self,
+        views: usize,
+        n: usize,
+        d: usize,
+        precision: Precision,
+    ) -> Result<usize> {
+        let mut bytes = 0;
+        // SAFETY: the context and the local are live.
+        check(unsafe {
+            sys::vicreg_ctx_views_scratch_bytes(self.ptr.as_ptr(), views, n, d, precision.key(),
+                                                &mut bytes)
+        })?;
+        Ok(bytes)
+    }
+
+    /// Allocates the scratch for a views call of shape (views, n, d) now.
+    pub fn views_reserve(
+        &mut self,
+        views: usize,
+        n: usize,
+        d: usize,
+        precision: Precision,
+    ) -> Result<()> {
+        // SAFETY: the context is live.
+        check(unsafe {
+            sys::vicreg_ctx_views_reserve(self.ptr.as_ptr(), views, n, d, precision.key())
+        })
+    }
+
+    /// The loss of any number of views (since libvicreg 1.2), each of one
+    /// shape, the first [`Param::GlobalViews`] of them global; no gradient.
+    /// With two views it is [`Context::loss`] exactly.
+    pub fn views_loss<T: Real>(&mut self, views: &[Batch<'_, T>]) -> Result<f64> {
+        let v = Views::new(views)?;
+        self.views_raw(&v, &ViewGrads::none())
+    }
+
+    /// The loss, with dL/dZ_v into `grads[v]` for every view (one buffer
+    /// per view, each of the views' shape).
+    pub fn views_loss_grad<T: Real>(
+        &mut self,
+        views: &[Batch<'_, T>],
+        grads: &mut [BatchMut<'_, T>],
+    ) -> Result<f64> {
+        let v = Views::new(views)?;
+        let g = ViewGrads::new(grads.iter_mut().map(Some), v.count, v.n, v.d)?;
+        self.views_raw(&v, &g)
+    }
+
+    /// The loss, with a gradient for each view whose entry of `grads` (one
+    /// per view) is `Some`. On error nothing is written.
+    pub fn views_loss_with<T: Real>(
+        &mut self,
+        views: &[Batch<'_, T>],
+        grads: &mut [Option<BatchMut<'_, T>>],
+    ) -> Result<f64> {
+        let v = Views::new(views)?;
+        let g = ViewGrads::new(grads.iter_mut().map(|g| g.as_mut()), v.count, v.n, v.d)?;
+        self.views_raw(&v, &g)
+    }
+
+    /// The loss of the whole batch of views and the gradient rows `row0 ..
+    /// row0 + rows` only, each `Some` entry of `grads` a buffer of `rows`
+    /// rows. `BadShape` when the rows pass the end of the batch.
+    pub fn views_loss_rows<T: Real>(
+        &mut self,
+        views: &[Batch<'_, T>],
+        row0: usize,
+        rows: usize,
+        grads: &mut [Option<BatchMut<'_, T>>],
+    ) -> Result<f64> {
+        let v = Views::new(views)?;
+        let g = ViewGrads::new(grads.iter_mut().map(|g| g.as_mut()), v.count, rows, v.d)?;
+        let mut loss = 0.0;
+        // SAFETY: every view holds its rows, every gradient `rows` rows
+        // (checked by Batch and ViewGrads); the arrays of pointers hold
+        // v.count entries; the C call checks row0 + rows <= n.
+        check(unsafe {
+            (T::VIEWS_LOSS_ROWS)(self.ptr.as_ptr(), v.count, v.n, v.d, v.z.as_ptr(),
+                                 v.ld.as_ptr(), row0, rows, &mut loss, g.ptr(), g.ld_ptr())
+        })?;
+        Ok(loss)
+    }
+
+    fn views_raw<T: Real>(&mut self, v: &Views<T>, g: &ViewGrads<T>) -> Result<f64> {
+        let mut loss = 0.0;
+        // SAFETY: every view holds its n rows and every gradient buffer
+        // its rows (checked by Batch and ViewGrads); the gradients are
+        // exclusive borrows; the arrays of pointers hold v.count entries.
+        check(unsafe {
+            (T::VIEWS_LOSS)(self.ptr.as_ptr(), v.count, v.n, v.d, v.z.as_ptr(), v.ld.as_ptr(),
+                            &mut loss, g.ptr(), g.ld_ptr())
+        })?;
+        Ok(loss)
+    }
+
+    /// Sharded views phase 1 (since libvicreg 1.2): adds this shard's row
+    /// count, weighted invariance sum (it reads [`Param::GlobalViews`]) and
+    /// every view's column sums into `sums` (at least
+    /// [`shard_views_sizes`]`(views, d).0` doubles, zeroed before the first
+    /// shard). The views may have 0 rows.
+    pub fn shard_views_sums<T: Real>(
+        &mut self,
+        views: &[Batch<'_, T>],
+        sums: &mut [f64],
+    ) -> Result<()> {
+        let v = Views::new(views)?;
+        check_views_buffers(v.count, v.d, sums.len(), None)?;
+        // SAFETY: the views hold their rows; sums holds sums_len doubles.
+        check(unsafe {
+            (T::SHARD_VIEWS_SUMS)(self.ptr.as_ptr(), v.count, v.n, v.d, v.z.as_ptr(),
+                                  v.ld.as_ptr(), sums.as_mut_ptr())
+        })
+    }
+
+    /// Sharded views phase 2: adds each view's scatter about the global
+    /// means (from the GLOBAL `sums`) into `scatter` (at least
+    /// [`shard_views_sizes`]`(views, d).1` doubles, zeroed before the first
+    /// shard).
+    pub fn shard_views_scatter<T: Real>(
+        &mut self,
+        views: &[Batch<'_, T>],
+        sums: &[f64],
+        scatter: &mut [f64],
+    ) -> Result<()> {
+        let v = Views::new(views)?;
+        check_views_buffers(v.count, v.d, sums.len(), Some(scatter.len()))?;
+        // SAFETY: as in shard_views_sums; scatter is an exclusive borrow.
+        check(unsafe {
+            (T::SHARD_VIEWS_SCATTER)(self.ptr.as_ptr(), v.count, v.n, v.d, v.z.as_ptr(),
+                                     v.ld.as_ptr(), sums.as_ptr(), scatter.as_mut_ptr())
+        })
+    }
+
+    /// Sharded views phase 3: from the GLOBAL `sums` and `scatter`, the
+    /// loss of the whole batch (its terms kept, as for
+    /// [`Context::views_loss`]) and this shard's gradient rows for each view
+    /// whose entry of `grads` (one per view) is `Some`.
+    pub fn shard_views_finish<T: Real>(
+        &mut self,
+        views: &[Batch<'_, T>],
+        sums: &[f64],
+        scatter: &[f64],
+        grads: &mut [Option<BatchMut<'_, T>>],
+    ) -> Result<f64> {
+        let v = Views::new(views)?;
+        check_views_buffers(v.count, v.d, sums.len(), Some(scatter.len()))?;
+        let g = ViewGrads::new(grads.iter_mut().map(|g| g.as_mut()), v.count, v.n, v.d)?;
+        let mut loss = 0.0;
+        // SAFETY: every array holds what the call reads or writes.
+        check(unsafe {
+            (T::SHARD_VIEWS_FINISH)(self.ptr.as_ptr(), v.count, v.n, v.d, v.z.as_ptr(),
+                                    v.ld.as_ptr(), sums.as_ptr(), scatter.as_ptr(), &mut loss,
+                                    g.ptr(), g.ld_ptr())
         })?;
         Ok(loss)
     }
