@@ -24,13 +24,19 @@ import sys
 errors = []
 
 # The released nodes of src/mpi/vicreg_mpi.map: their names, and the
-# SHA-256 of their text from the node's name to its closing "};".
+# SHA-256 of their text from the node's name to the semicolon that closes
+# it ("};" or "} VICREG_MPI_x.y;").
 RELEASED = {
     'VICREG_MPI_1.0': (
         {'vicreg_mpi_strerror', 'vicreg_mpi_set_strategy', 'vicreg_mpi_get_strategy',
          'vicreg_mpi_bytes_per_step', 'vicreg_mpi_loss_f32', 'vicreg_mpi_loss_f64',
          'vicreg_mpi_get_info'},
         '8374af597be0fb4dd199141b384d3070ebe5798a801b91405133661343975802'),
+    'VICREG_MPI_1.1': (
+        {'vicreg_mpi_version_number', 'vicreg_mpi_version_string', 'vicreg_mpi_ctx_create',
+         'vicreg_mpi_ctx_destroy', 'vicreg_mpi_ctx_set_strategy', 'vicreg_mpi_ctx_get_strategy',
+         'vicreg_mpi_ctx_get_info', 'vicreg_mpi_ctx_loss_f32', 'vicreg_mpi_ctx_loss_f64'},
+        '708b6e77be6f7cada15cc5593af707a1e4911a2376b43f9b6c271f6b964463c5'),
 }
 
 
@@ -101,7 +107,7 @@ def map_chain(path, mapped):
         if listed != names:
             errors.append('released node {} lists {}, it was released with {}'.format(
                 node, ' '.join(sorted(listed)), ' '.join(sorted(names))))
-        m = re.search(r'(?m)^' + re.escape(node) + r' \{.*?\};', raw, flags=re.DOTALL)
+        m = re.search(r'(?m)^' + re.escape(node) + r' \{.*?\}[^;{}]*;', raw, flags=re.DOTALL)
         if not m or hashlib.sha256(m.group(0).encode('utf-8')).hexdigest() != digest:
             errors.append('released node {} is not byte for byte as released'.format(node))
     return [node for node, _, _ in nodes]

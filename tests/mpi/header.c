@@ -1,7 +1,7 @@
 /* vicreg_mpi.h compiles as strict C99 with every warning an error (and as
- * C++, see header.cpp), and its functions link: the handle's with the
- * prototypes below, and the version macros, the version functions and the
- * layer's Meson version (argv[1]) agree. */
+ * C++, see header.cpp), and its functions link: the handle's and the views
+ * calls' (since 1.2) with the prototypes below, and the version macros,
+ * the version functions and the layer's Meson version (argv[1]) agree. */
 #include "vicreg_mpi.h"
 
 #include <stdio.h>
@@ -23,6 +23,20 @@ int main(int argc, char **argv)
                     size_t, double *, float *, size_t, float *, size_t) = vicreg_mpi_ctx_loss_f32;
     int (*loss_f64)(vicreg_mpi_ctx *, size_t, size_t, const double *, size_t, const double *,
                     size_t, double *, double *, size_t, double *, size_t) = vicreg_mpi_ctx_loss_f64;
+    int (*views_f32)(vicreg_ctx *, MPI_Comm, size_t, size_t, size_t, const float *const *,
+                     const size_t *, double *, float *const *, const size_t *)
+        = vicreg_mpi_views_loss_f32;
+    int (*views_f64)(vicreg_ctx *, MPI_Comm, size_t, size_t, size_t, const double *const *,
+                     const size_t *, double *, double *const *, const size_t *)
+        = vicreg_mpi_views_loss_f64;
+    int (*ctx_views_f32)(vicreg_mpi_ctx *, size_t, size_t, size_t, const float *const *,
+                         const size_t *, double *, float *const *, const size_t *)
+        = vicreg_mpi_ctx_views_loss_f32;
+    int (*ctx_views_f64)(vicreg_mpi_ctx *, size_t, size_t, size_t, const double *const *,
+                         const size_t *, double *, double *const *, const size_t *)
+        = vicreg_mpi_ctx_views_loss_f64;
+    int (*views_bytes)(size_t, size_t, size_t, int, int, int, double *)
+        = vicreg_mpi_views_bytes_per_step;
     char version[32];
     double bytes = 0.0;
     int strategy = -1, ok = 1;
@@ -30,6 +44,12 @@ int main(int argc, char **argv)
                                            VICREG_MPI_STRATEGY_REDUCE, &bytes);
     printf("%s %g\n", vicreg_mpi_strerror(VICREG_MPI_ERR_MISMATCH), bytes);
     ok = status == VICREG_OK && bytes > 0.0;
+    double views_bytes2 = 0.0;
+    ok = ok && views_bytes(2, 8, 4, 2, VICREG_PRECISION_F64, VICREG_MPI_STRATEGY_REDUCE,
+                           &views_bytes2) == VICREG_OK
+         && views_bytes2 == bytes && VICREG_MPI_INFO_VIEWS == 7;
+    /* Not called: the calls on a context need MPI initialised. */
+    ok = ok && views_f32 != NULL && views_f64 != NULL;
 
     /* No MPI here: only the calls that refuse a NULL handle first. */
     destroy(NULL);
@@ -40,6 +60,10 @@ int main(int argc, char **argv)
          && loss_f32(NULL, 0, 1, NULL, 1, NULL, 1, NULL, NULL, 0, NULL, 0)
                 == VICREG_ERR_INVALID_ARGUMENT
          && loss_f64(NULL, 0, 1, NULL, 1, NULL, 1, NULL, NULL, 0, NULL, 0)
+                == VICREG_ERR_INVALID_ARGUMENT
+         && ctx_views_f32(NULL, 3, 0, 1, NULL, NULL, NULL, NULL, NULL)
+                == VICREG_ERR_INVALID_ARGUMENT
+         && ctx_views_f64(NULL, 3, 0, 1, NULL, NULL, NULL, NULL, NULL)
                 == VICREG_ERR_INVALID_ARGUMENT;
 
     snprintf(version, sizeof version, "%d.%d.%d", VICREG_MPI_VERSION_MAJOR,

@@ -193,3 +193,68 @@ int mt_loss(int precision, vicreg_ctx *ctx, size_t n, size_t d,
         return vicreg_loss_f32(ctx, n, d, za, lda, zb, ldb, loss, grad_a, ldga, grad_b, ldgb);
     return vicreg_loss_f64(ctx, n, d, za, lda, zb, ldb, loss, grad_a, ldga, grad_b, ldgb);
 }
+
+/* Typed copies of untyped view and gradient pointer arrays (NULL stays
+ * NULL; views out of range copies nothing, the callee refuses it). */
+struct typed_views {
+    const float *zf[VICREG_MAX_VIEWS];
+    const double *zd[VICREG_MAX_VIEWS];
+    float *gf[VICREG_MAX_VIEWS];
+    double *gd[VICREG_MAX_VIEWS];
+};
+
+static void typed(size_t views, const void *const *z, void *const *grad, struct typed_views *t)
+{
+    memset(t, 0, sizeof *t);
+    if (views > VICREG_MAX_VIEWS)
+        return;
+    for (size_t v = 0; v < views; v++) {
+        if (z) {
+            t->zf[v] = z[v];
+            t->zd[v] = z[v];
+        }
+        if (grad) {
+            t->gf[v] = grad[v];
+            t->gd[v] = grad[v];
+        }
+    }
+}
+
+int mt_mpi_views_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t views, size_t n,
+                      size_t d, const void *const *z, const size_t *ldz, double *loss,
+                      void *const *grad, const size_t *ldgrad)
+{
+    struct typed_views t;
+    typed(views, z, grad, &t);
+    if (precision == VICREG_PRECISION_F32)
+        return vicreg_mpi_views_loss_f32(ctx, comm, views, n, d, z ? t.zf : NULL, ldz, loss,
+                                         grad ? t.gf : NULL, ldgrad);
+    return vicreg_mpi_views_loss_f64(ctx, comm, views, n, d, z ? t.zd : NULL, ldz, loss,
+                                     grad ? t.gd : NULL, ldgrad);
+}
+
+int mt_mpi_ctx_views_loss(int precision, vicreg_mpi_ctx *h, size_t views, size_t n, size_t d,
+                          const void *const *z, const size_t *ldz, double *loss,
+                          void *const *grad, const size_t *ldgrad)
+{
+    struct typed_views t;
+    typed(views, z, grad, &t);
+    if (precision == VICREG_PRECISION_F32)
+        return vicreg_mpi_ctx_views_loss_f32(h, views, n, d, z ? t.zf : NULL, ldz, loss,
+                                             grad ? t.gf : NULL, ldgrad);
+    return vicreg_mpi_ctx_views_loss_f64(h, views, n, d, z ? t.zd : NULL, ldz, loss,
+                                         grad ? t.gd : NULL, ldgrad);
+}
+
+int mt_views_loss(int precision, vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                  const void *const *z, const size_t *ldz, double *loss, void *const *grad,
+                  const size_t *ldgrad)
+{
+    struct typed_views t;
+    typed(views, z, grad, &t);
+    if (precision == VICREG_PRECISION_F32)
+        return vicreg_views_loss_f32(ctx, views, n, d, z ? t.zf : NULL, ldz, loss,
+                                     grad ? t.gf : NULL, ldgrad);
+    return vicreg_views_loss_f64(ctx, views, n, d, z ? t.zd : NULL, ldz, loss,
+                                 grad ? t.gd : NULL, ldgrad);
+}

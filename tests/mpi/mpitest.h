@@ -96,8 +96,27 @@ int mt_loss(int precision, vicreg_ctx *ctx, size_t n, size_t d,
             const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
             void *grad_a, size_t ldga, void *grad_b, size_t ldgb);
 
+/* The views calls (since 1.2) on arrays of the precision: z and grad
+ * hold `views` untyped pointers to arrays of that precision (or are
+ * NULL; so may each grad[v] be). On a context and a communicator, through
+ * a handle, and libvicreg's single-process vicreg_views_loss_*. */
+int mt_mpi_views_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t views, size_t n,
+                      size_t d, const void *const *z, const size_t *ldz, double *loss,
+                      void *const *grad, const size_t *ldgrad);
+int mt_mpi_ctx_views_loss(int precision, vicreg_mpi_ctx *h, size_t views, size_t n, size_t d,
+                          const void *const *z, const size_t *ldz, double *loss,
+                          void *const *grad, const size_t *ldgrad);
+int mt_views_loss(int precision, vicreg_ctx *ctx, size_t views, size_t n, size_t d,
+                  const void *const *z, const size_t *ldz, double *loss, void *const *grad,
+                  const size_t *ldgrad);
+
 /* The error tests (test-mpi-errors.c): the 1.0 calls', and the handle's. */
 void mt_error_tests(void);
 void mt_handle_error_tests(void);
+
+/* The views calls (test-mpi-views.c): against one process, bit for bit
+ * against the two-batch calls, and their errors. */
+void mt_views_tests(void);
+void mt_views_error_tests(void);
 
 #endif

@@ -10,7 +10,7 @@
  * trainer, a sub-communicator, the report and the local functions; the
  * handle (vicreg_mpi_ctx) against the 1.0 calls, bit for bit, its own
  * state and its reused buffer; the version. The error cases are in
- * test-mpi-errors.c.
+ * test-mpi-errors.c, the views calls (since 1.2) in test-mpi-views.c.
  *
  * Run: mpirun -np P test-mpi (P = 1 to 4; MT_MAX_PROCS at most).
  */
@@ -244,6 +244,9 @@ static void run_case(const struct mt_case *c)
               "%s: reported bytes %g (reduce) %g (gather)", what, br, bg);
     MT_EXPECT(bytes == (want_used == VICREG_MPI_STRATEGY_REDUCE ? br : bg),
               "%s: reported bytes %g do not match the strategy", what, bytes);
+    double views = 0;
+    MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_VIEWS, &views), VICREG_OK, what);
+    MT_EXPECT(views == 2.0, "%s: a two-batch step reports %g views", what, views);
 
     /* Everyone's values and gradient rows to rank 0, in rank order. */
     double *all_values = rank == 0 ? malloc((size_t)nprocs * N_VALUES * sizeof(double)) : NULL;
@@ -464,8 +467,8 @@ static void local_function_tests(void)
                      "get_info before any step, after set_strategy");
     MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, 0, &v), VICREG_ERR_INVALID_ARGUMENT,
                      "get_info(0)");
-    MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, 7, &v), VICREG_ERR_INVALID_ARGUMENT,
-                     "get_info(7)");
+    MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, 8, &v), VICREG_ERR_INVALID_ARGUMENT,
+                     "get_info(8)");
     MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_ROWS, NULL),
                      VICREG_ERR_INVALID_ARGUMENT, "get_info(NULL)");
     vicreg_ctx_destroy(ctx);
@@ -652,7 +655,7 @@ static void handle_case(const double *za, const double *zb, size_t n, size_t d,
     MT_EXPECT(memcmp(t1, t2, sizeof t1) == 0, "%s: the terms differ", what);
     MT_EXPECT(memcmp(ga1, ga2, bytes) == 0 && memcmp(gb1, gb2, bytes) == 0,
               "%s: the gradient rows differ", what);
-    for (int key = VICREG_MPI_INFO_STRATEGY; key <= VICREG_MPI_INFO_BYTES_GATHER; key++) {
+    for (int key = VICREG_MPI_INFO_STRATEGY; key <= VICREG_MPI_INFO_VIEWS; key++) {
         double a = -1.0, b = -2.0;
         MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, key, &a), VICREG_OK, what);
         MT_EXPECT_STATUS(vicreg_mpi_ctx_get_info(h, key, &b), VICREG_OK, what);
@@ -833,6 +836,8 @@ int main(int argc, char **argv)
     handle_reuse_test();
     mt_error_tests();
     mt_handle_error_tests();
+    mt_views_tests();
+    mt_views_error_tests();
 
     long total = 0;
     MPI_Allreduce(&mt_failures, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
