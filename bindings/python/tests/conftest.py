@@ -12,6 +12,20 @@ if PACKAGE_ROOT not in sys.path:
     sys.path.insert(0, PACKAGE_ROOT)
 
 
+# The parameter sets the value tests run through (test_values, test_views;
+# test_torch_views those without a path, which the PyTorch formulas do not
+# have): the defaults, the paper convention, non-default coefficients, and
+# each covariance path forced.
+PARAM_SETS = [
+    {},
+    dict(convention="paper"),
+    dict(invariance_coeff=3.0, variance_coeff=7.0, covariance_coeff=0.5,
+         std_target=1.3, eps=1e-3),
+    dict(convention="paper", path="gram"),
+    dict(path="covariance"),
+]
+
+
 def make_batches(n, d, seed, dtype=np.float64):
     """Two correlated batches whose column stds spread over roughly
     [0.3, 1.9] and stay at least 5% away from gamma = 1, where the variance

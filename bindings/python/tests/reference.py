@@ -101,6 +101,20 @@ def torch_kwargs(**params):
     return {TORCH_NAMES.get(k, k): v for k, v in params.items()}
 
 
+# The package's parameter names -> the keyword names of views() and
+# views_torch() (the paper's lambda, mu, nu, gamma).
+VIEWS_NAMES = dict(invariance_coeff="lambda_", variance_coeff="mu",
+                   covariance_coeff="nu", std_target="gamma")
+
+
+def views_kwargs(**params):
+    """The keyword arguments of views() and views_torch() for parameters
+    named as the package names them; path, which only the library has, is
+    left out."""
+    return {VIEWS_NAMES.get(k, k): v for k, v in params.items()
+            if k != "path"}
+
+
 def off_diagonal(x):
     # As in the authors' code: a flattened view of the off-diagonal
     # elements of a square matrix.

@@ -9,20 +9,14 @@ import torch
 
 import vicreg
 from vicreg.torch import VICRegLoss, VICRegViewsFunction, vicreg_views_loss
+import conftest
 from conftest import make_batches, normwise
-from reference import views_torch
+from reference import views_kwargs, views_torch
 from test_views_reference import make_views
 
-# The package's parameter names -> those of reference.views_torch().
-TORCH_NAMES = dict(invariance_coeff="lambda_", variance_coeff="mu",
-                   covariance_coeff="nu", std_target="gamma", eps="eps",
-                   convention="convention")
-PARAM_SETS = [
-    {},
-    dict(convention="paper"),
-    dict(invariance_coeff=3.0, variance_coeff=7.0, covariance_coeff=0.5,
-         std_target=1.3, eps=1e-3),
-]
+# The PyTorch formulas have no covariance path to choose.
+PARAM_SETS = [params for params in conftest.PARAM_SETS
+              if "path" not in params]
 
 
 def leaves(zs):
@@ -43,8 +37,7 @@ def test_matches_torch_autograd_and_the_library(dtype, tol, v_count, g,
     loss = VICRegLoss(global_views=g, **params)(ours)
     loss.backward()
     theirs = leaves(zs)
-    want = views_torch(theirs, g, **{TORCH_NAMES[k]: v
-                                     for k, v in params.items()})
+    want = views_torch(theirs, g, **views_kwargs(**params))
     want.backward()
     assert loss.dtype == ours[0].dtype and loss.shape == torch.Size([])
     assert loss.item() == pytest.approx(want.item(), rel=tol)

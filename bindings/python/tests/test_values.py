@@ -6,17 +6,9 @@ import numpy as np
 import pytest
 
 import vicreg
-from conftest import make_batches, normwise
+from conftest import PARAM_SETS, make_batches, normwise
 from reference import vicreg as reference
 
-PARAM_SETS = [
-    {},
-    dict(convention="paper"),
-    dict(invariance_coeff=3.0, variance_coeff=7.0, covariance_coeff=0.5,
-         std_target=1.3, eps=1e-3),
-    dict(convention="paper", path="gram"),
-    dict(path="covariance"),
-]
 SHAPES = [(64, 16), (8, 40), (2, 3), (50, 1)]
 
 # float64: the library and NumPy sum in different orders; what differs is

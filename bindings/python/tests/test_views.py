@@ -11,22 +11,10 @@ import numpy as np
 import pytest
 
 import vicreg
-from conftest import make_batches, normwise
-from reference import views as reference
+from conftest import PARAM_SETS, make_batches, normwise
+from reference import views as reference, views_kwargs
 from test_views_reference import make_views
 
-# The package's parameter names -> those of reference.views().
-REFERENCE_NAMES = dict(invariance_coeff="lambda_", variance_coeff="mu",
-                       covariance_coeff="nu", std_target="gamma", eps="eps",
-                       convention="convention")
-PARAM_SETS = [
-    {},
-    dict(convention="paper"),
-    dict(invariance_coeff=3.0, variance_coeff=7.0, covariance_coeff=0.5,
-         std_target=1.3, eps=1e-3),
-    dict(convention="paper", path="gram"),
-    dict(path="covariance"),
-]
 # As test_values.py: float64 differs from NumPy by rounding only, float32
 # runs its products in single precision (sums in double).
 TOL = {np.float64: dict(loss=1e-12, grad=1e-11),
@@ -35,8 +23,7 @@ PER_VIEW = list(vicreg.VIEW_TERMS)
 
 
 def reference_of(zs, global_views, params):
-    ref = {REFERENCE_NAMES[k]: v for k, v in params.items() if k != "path"}
-    return reference(zs, global_views, **ref)
+    return reference(zs, global_views, **views_kwargs(**params))
 
 
 def vg_cases(max_views):

@@ -125,31 +125,20 @@ def batches(za, zb):
 
 
 def gradient_buffers(grad, out, shape, dtype):
-    """([grad_a, grad_b], [ldga, ldgb]): the caller's buffers from ``out``,
-    new arrays for the gradients asked for by ``grad`` and not given, None
-    for the others."""
+    """([grad_a, grad_b], [ldga, ldgb]): view_gradient_buffers for the two
+    batches, keeping the errors the two-batch calls have always raised (a
+    pair; grad_a and grad_b rather than out[0] and out[1])."""
     if isinstance(grad, (tuple, list)):
-        wanted = tuple(bool(g) for g in grad)
-    else:
-        wanted = (bool(grad), bool(grad))
-    if len(wanted) != 2:
-        raise ValueError("grad must be a bool or a pair of bools")
-    given = (None, None) if out is None else tuple(out)
-    if len(given) != 2:
-        raise ValueError("out must be a pair (grad_a, grad_b)")
-    grads = [None, None]
-    lds = [max(shape[1], 1), max(shape[1], 1)]
-    for i, buffer in enumerate(given):
-        what = ("grad_a", "grad_b")[i]
-        if not wanted[i]:
-            if buffer is not None:
-                raise ValueError("out gives %s but its gradient is not "
-                                 "asked for" % what)
-        elif buffer is None:
-            grads[i] = np.empty(shape, dtype=dtype)
-        else:
-            grads[i], lds[i] = _arrays.as_output(buffer, shape, dtype, what)
-    return grads, lds
+        grad = tuple(bool(g) for g in grad)
+        if len(grad) != 2:
+            raise ValueError("grad must be a bool or a pair of bools")
+    if out is not None:
+        out = tuple(out)
+        if len(out) != 2:
+            raise ValueError("out must be a pair (grad_a, grad_b)")
+    return view_gradient_buffers(
+        grad, out, 2, shape, dtype, names=("grad_a", "grad_b"),
+        unwanted="out gives %s but its gradient is not asked for")
 
 
 def view_batches(views):
@@ -170,10 +159,15 @@ def view_batches(views):
     return arrays, lds
 
 
-def view_gradient_buffers(grad, out, views, shape, dtype):
-    """([grad per view], [ld per view]) as gradient_buffers, for ``views``
-    views: grad a bool or a sequence of one bool per view, out None or a
-    sequence of one array (or None) per view."""
+def view_gradient_buffers(grad, out, views, shape, dtype, *, names=None,
+                          unwanted="%s is given but its gradient is not "
+                                   "asked for"):
+    """([grad per view], [ld per view]): the caller's buffers from ``out``,
+    new arrays for the gradients asked for by ``grad`` and not given, None
+    for the others, for ``views`` views: grad a bool or a sequence of one
+    bool per view, out None or a sequence of one array (or None) per view.
+    names: what the errors call each view's buffer (out[v] by default);
+    unwanted: the message of a buffer given for a gradient not asked for."""
     if isinstance(grad, (tuple, list)):
         wanted = [bool(g) for g in grad]
         if len(wanted) != views:
@@ -188,11 +182,10 @@ def view_gradient_buffers(grad, out, views, shape, dtype):
     grads = [None] * views
     lds = [max(shape[1], 1)] * views
     for v, buffer in enumerate(given):
-        what = "out[%d]" % v
+        what = "out[%d]" % v if names is None else names[v]
         if not wanted[v]:
             if buffer is not None:
-                raise ValueError("%s is given but its gradient is not asked "
-                                 "for" % what)
+                raise ValueError(unwanted % what)
         elif buffer is None:
             grads[v] = np.empty(shape, dtype=dtype)
         else:
