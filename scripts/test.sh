@@ -100,9 +100,11 @@ step_time "ThreadSanitizer"
 # 6. libFuzzer: replay the committed seed corpora (meson tests), then fuzz
 # each harness for a bounded time from its corpus into a scratch corpus:
 # fuzz-loss drives vicreg_loss and the parameters, fuzz-shard the sharded
-# calls of 1.1. A crash or an invariant failure stops CI and leaves the
-# input in build-ci-fuzz/.
-CC=clang CXX=clang++ targets="tests/fuzz-loss tests/fuzz-shard" \
+# calls of 1.1, fuzz-views the views calls of 1.2 (one call, rows, the
+# sharded views phases). 210 s in all (VICREG_FUZZ_SECONDS sets each
+# harness's time instead). A crash or an invariant failure stops CI and
+# leaves the input in build-ci-fuzz/.
+CC=clang CXX=clang++ targets="tests/fuzz-loss tests/fuzz-shard tests/fuzz-views" \
     setup_build build-ci-fuzz -Dwerror=true -Dbuildtype=debugoptimized -Dfuzz=true
 count_tests build-ci-fuzz --no-rebuild --suite fuzz
 fuzz_corpus=$(mktemp -d)
@@ -116,8 +118,9 @@ fuzz_for() {
     echo "$harness:"
     grep -E '^(#[0-9]+ +DONE|stat::)' "build-ci-fuzz/$harness.log"
 }
-fuzz_for fuzz-loss tests/fuzz/corpus "${VICREG_FUZZ_SECONDS:-120}"
-fuzz_for fuzz-shard tests/fuzz/corpus-shard "${VICREG_FUZZ_SECONDS:-90}"
+fuzz_for fuzz-loss tests/fuzz/corpus "${VICREG_FUZZ_SECONDS:-75}"
+fuzz_for fuzz-shard tests/fuzz/corpus-shard "${VICREG_FUZZ_SECONDS:-60}"
+fuzz_for fuzz-views tests/fuzz/corpus-views "${VICREG_FUZZ_SECONDS:-75}"
 step_time "fuzzing"
 
 # 7. The ABI gate: abidiff against abi/libvicreg.so.1.abi, every symbol in

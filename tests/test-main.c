@@ -16,7 +16,8 @@ int main(void)
         lifecycle_suite,       params_suite,     errors_suite,      values_suite,
         gradients_suite,       vectors_suite,    threads_suite,     shard_values_suite,
         shard_gradients_suite, loss_rows_suite,  grad_scale_suite,  shard_errors_suite,
-        ctx_buffer_suite,      views_exact_suite,
+        ctx_buffer_suite,      views_exact_suite, views_suite,      shard_views_suite,
+        views_vectors_suite,
     };
     SRunner *runner = srunner_create(suites[0]());
     for (size_t k = 1; k < sizeof suites / sizeof suites[0]; k++)

@@ -31,8 +31,12 @@ Suite *loss_rows_suite(void);
 Suite *grad_scale_suite(void);
 Suite *shard_errors_suite(void);
 Suite *ctx_buffer_suite(void);
-/* The 1.2 additions. */
+/* The 1.2 additions. The views, shard-views and views-vectors suites
+ * share the helpers of viewsutil.h. */
 Suite *views_exact_suite(void);
+Suite *views_suite(void);
+Suite *shard_views_suite(void);
+Suite *views_vectors_suite(void);
 
 /* Every term key of the API, VICREG_TERM_PATH_USED last. */
 #define TU_N_TERMS 15

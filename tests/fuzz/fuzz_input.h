@@ -10,6 +10,7 @@
 #define VICREG_FUZZ_INPUT_H
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +72,24 @@ static inline uint16_t bits16(struct reader *r)
     return (uint16_t)(v << 8 | byte(r));
 }
 
+/* A dimension: mostly 0 .. small_max, sometimes an edge or a value that
+ * overflows int, size_t or the byte count. */
+static inline size_t dimension(struct reader *r, size_t small_max)
+{
+    const uint8_t b = byte(r);
+    static const size_t huge[] = {
+        (size_t)INT_MAX,         (size_t)INT_MAX + 1, (size_t)UINT32_MAX + 1,
+        SIZE_MAX,                SIZE_MAX / 2,        SIZE_MAX / 4,
+        SIZE_MAX / 16,           SIZE_MAX / 8 + 1,    SIZE_MAX / sizeof(double) + 1,
+        (size_t)1 << 40,
+    };
+    if (b < 200)
+        return b % (small_max + 1);
+    if (b < 230)
+        return huge[b % (sizeof huge / sizeof huge[0])];
+    return (size_t)bits64(r);
+}
+
 /* A status the library documents. */
 static inline int known_status(int s)
 {
@@ -88,10 +107,13 @@ static const int fuzz_param_keys[] = {
 };
 #define FUZZ_N_PARAMS (sizeof fuzz_param_keys / sizeof fuzz_param_keys[0])
 
-/* Enumerated parameters take only the integers of their range. */
+/* Enumerated parameters take only the integers of their range; so does
+ * the count of global views (since 1.2.0), which no parameter block sets
+ * (fuzz_views.c drives it against the view count of each call). */
 static inline int param_is_enum(int key)
 {
-    return key == VICREG_PARAM_CONVENTION || key == VICREG_PARAM_PATH;
+    return key == VICREG_PARAM_CONVENTION || key == VICREG_PARAM_PATH ||
+           key == VICREG_PARAM_GLOBAL_VIEWS;
 }
 
 /* Is value one that vicreg_ctx_set_param() must accept for key? */

@@ -78,23 +78,6 @@
 /* ---------------------------------------------------------------------
  * Reading the input
  * --------------------------------------------------------------------- */
-/* A dimension: mostly small, sometimes an edge or a value that overflows. */
-static size_t dimension(struct reader *r, size_t small_max)
-{
-    uint8_t b = byte(r);
-    static const size_t huge[] = {
-        (size_t)INT_MAX,         (size_t)INT_MAX + 1, (size_t)UINT32_MAX + 1,
-        SIZE_MAX,                SIZE_MAX / 2,        SIZE_MAX / 4,
-        SIZE_MAX / 16,           SIZE_MAX / 8 + 1,    SIZE_MAX / sizeof(double) + 1,
-        (size_t)1 << 40,
-    };
-    if (b < 200)
-        return b % (small_max + 1); /* 0 .. small_max */
-    if (b < 230)
-        return huge[b % (sizeof huge / sizeof huge[0])];
-    return (size_t)bits64(r);
-}
-
 /* A leading dimension relative to d. */
 static size_t leading(struct reader *r, size_t d)
 {
