@@ -30,8 +30,8 @@ int main(int argc, char **argv)
     const float *views[V] = { z[0], z[1], z[2], z[3] };
     float *grads[V] = { grad[0], grad[1], grad[2], grad[3] };
 
-    vicreg_ctx *ctx;
-    vicreg_mpi_ctx *mpi;
+    vicreg_ctx *ctx = NULL;
+    vicreg_mpi_ctx *mpi = NULL;
     if (vicreg_ctx_create(&ctx) != VICREG_OK
         || vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &mpi) != VICREG_OK)
         MPI_Abort(MPI_COMM_WORLD, 1);
