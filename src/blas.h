@@ -1,9 +1,11 @@
 /*
  * blas.h - the BLAS shim: the only place that calls CBLAS.
  *
- * The library needs three products: the scatter A^T A and the Gram matrix
+ * The library needs four products: the scatter A^T A and the Gram matrix
  * A A^T of a row-major centred batch A (symmetric rank-k updates, upper
- * triangle, row-major), and a general product accumulated into a gradient.
+ * triangle, row-major), and a general or a symmetric product accumulated
+ * into a gradient (the symmetric one reads only the upper triangle that
+ * the update wrote, so the lower one need not be filled in).
  * Sizes were checked against INT_MAX (src/checks.h) before they get here.
  * Never installed.
  */
@@ -58,6 +60,23 @@ static inline void vicreg_blas_gemm_acc_f64(size_t m, size_t n, size_t k, double
 {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k,
                 alpha, a, (int)k, b, (int)n, 1.0, c, (int)ldc);
+}
+
+/* c (m x n, leading dimension ldc) += alpha * a (m x n, packed) * s, where
+ * s is the symmetric n x n matrix whose upper triangle is stored (row-major,
+ * leading dimension n). */
+static inline void vicreg_blas_symm_acc_f32(size_t m, size_t n, double alpha, const float *a,
+                                            const float *s, float *c, size_t ldc)
+{
+    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)m, (int)n, (float)alpha, s,
+                (int)n, a, (int)n, 1.0f, c, (int)ldc);
+}
+
+static inline void vicreg_blas_symm_acc_f64(size_t m, size_t n, double alpha, const double *a,
+                                            const double *s, double *c, size_t ldc)
+{
+    cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, (int)m, (int)n, alpha, s, (int)n, a,
+                (int)n, 1.0, c, (int)ldc);
 }
 
 #endif
