@@ -28,17 +28,6 @@ void batch_free(struct batch *b)
     free(b->zb);
 }
 
-/* Row i of a batch's za or zb in its precision. */
-const void *row_a(const struct batch *b, size_t i)
-{
-    return (const char *)b->za + i * b->d * elem_of(b->prec);
-}
-
-const void *row_b(const struct batch *b, size_t i)
-{
-    return (const char *)b->zb + i * b->d * elem_of(b->prec);
-}
-
 void outcome_init(struct outcome *o, size_t n, size_t d)
 {
     o->loss = NAN;
@@ -69,141 +58,55 @@ vicreg_ctx *make_ctx(const struct ref_params *p, int path, double scale)
     return c;
 }
 
-/* Two gradient buffers of count elements in prec, for the calls to write. */
-static void grads_make(int prec, size_t count, void **ga, void **gb)
+/* The batch as the views helpers' pair: two views, za and zb, that they
+ * run through the two-batch calls; so the 1.1 tests and the views tests
+ * compute their outcomes with one set of helpers. */
+static void as_pair(const struct batch *b, struct views *w, struct vout *vo)
 {
-    *ga = malloc(count * elem_of(prec));
-    *gb = malloc(count * elem_of(prec));
-    ck_assert(*ga && *gb);
+    const double *const src[2] = { b->a64, b->b64 };
+    views_from(w, b->prec, 2, b->n, b->d, src, 0);
+    w->pair = 1;
+    vout_init(vo, 2, b->n, b->d);
 }
 
-/* o's gradients: ga, gb (count elements in prec) widened; frees ga, gb. */
-static void grads_take(struct outcome *o, int prec, size_t count, void *ga, void *gb)
+/* o from the pair's outcome vo; frees w and vo. */
+static void take_pair(struct outcome *o, struct views *w, struct vout *vo)
 {
-    for (size_t i = 0; i < count; i++) {
-        o->ga[i] = elem_get(prec, ga, i);
-        o->gb[i] = elem_get(prec, gb, i);
-    }
-    free(ga);
-    free(gb);
+    o->loss = vo->loss;
+    memcpy(o->terms, vo->terms, sizeof o->terms);
+    memcpy(o->ga, vo->g[0], w->n * w->d * sizeof(double));
+    memcpy(o->gb, vo->g[1], w->n * w->d * sizeof(double));
+    vout_free(vo);
+    views_free(w);
 }
 
-/* vicreg_loss_* on the whole batch. */
 void single(const struct batch *b, vicreg_ctx *c, struct outcome *o)
 {
-    const size_t n = b->n, d = b->d;
-    void *ga, *gb;
-    grads_make(b->prec, n * d, &ga, &gb);
-    ck_assert_int_eq(prec_loss(b->prec, c, n, d, b->za, d, b->zb, d, &o->loss, ga, d, gb, d),
-                     VICREG_OK);
-    read_terms(c, o->terms);
-    grads_take(o, b->prec, n * d, ga, gb);
+    struct views w;
+    struct vout vo;
+    struct vgrads all;
+    as_pair(b, &w, &vo);
+    vgrads_all(&all, 2);
+    ck_assert_int_eq(vu_run(c, &w, 0, &all, 0, SIZE_MAX, &vo), VICREG_OK);
+    take_pair(o, &w, &vo);
 }
 
-/* The batch split into shards, as separate processes (see shardutil.h). */
 void sharded(const struct batch *b, const struct ref_params *p, double scale,
              const size_t *sizes, int shards, struct outcome *o)
 {
-    const int prec = b->prec;
-    const size_t d = b->d;
-    size_t sums_len, scatter_len;
-    ck_assert_int_eq(vicreg_shard_sizes(d, &sums_len, &scatter_len), VICREG_OK);
-    double *local = malloc(scatter_len * sizeof(double));
-    double *sums = calloc(sums_len, sizeof(double));
-    double *scatter = calloc(scatter_len, sizeof(double));
-    ck_assert(local && sums && scatter);
-    vicreg_ctx *c[MAX_SHARDS];
-    size_t row0[MAX_SHARDS + 1] = { 0 };
-    ck_assert_int_le(shards, MAX_SHARDS);
-    for (int k = 0; k < shards; k++) {
-        c[k] = make_ctx(p, VICREG_PATH_AUTO, scale);
-        row0[k + 1] = row0[k] + sizes[k];
-    }
-    ck_assert_uint_eq(row0[shards], b->n);
-
-    /* Phase 1 and its reduction. An empty shard passes NULL arrays. */
-    for (int k = 0; k < shards; k++) {
-        const size_t nk = sizes[k];
-        memset(local, 0, sums_len * sizeof(double));
-        ck_assert_int_eq(prec_shard_sums(prec, c[k], nk, d, nk ? row_a(b, row0[k]) : NULL, d,
-                                         nk ? row_b(b, row0[k]) : NULL, d, local),
-                         VICREG_OK);
-        ck_assert(local[0] == (double)nk);
-        for (size_t i = 0; i < sums_len; i++)
-            sums[i] += local[i];
-    }
-    /* Phase 2 and its reduction. */
-    for (int k = 0; k < shards; k++) {
-        const size_t nk = sizes[k];
-        memset(local, 0, scatter_len * sizeof(double));
-        ck_assert_int_eq(prec_shard_scatter(prec, c[k], nk, d,
-                                            nk ? row_a(b, row0[k]) : NULL, d,
-                                            nk ? row_b(b, row0[k]) : NULL, d, sums, local),
-                         VICREG_OK);
-        for (size_t i = 0; i < scatter_len; i++)
-            scatter[i] += local[i];
-    }
-    /* Phase 3: each shard its rows. */
-    void *ga, *gb;
-    grads_make(prec, b->n * d, &ga, &gb);
-    for (int k = 0; k < shards; k++) {
-        const size_t nk = sizes[k];
-        char *gak = (char *)ga + row0[k] * d * elem_of(prec);
-        char *gbk = (char *)gb + row0[k] * d * elem_of(prec);
-        double loss = NAN, terms[TU_N_TERMS];
-        ck_assert_int_eq(prec_shard_finish(prec, c[k], nk, d, nk ? row_a(b, row0[k]) : NULL,
-                                           d, nk ? row_b(b, row0[k]) : NULL, d, sums, scatter,
-                                           &loss, nk ? gak : NULL, d, nk ? gbk : NULL, d),
-                         VICREG_OK);
-        read_terms(c[k], terms);
-        ck_assert(terms[0] == loss);
-        if (k == 0) {
-            o->loss = loss;
-            memcpy(o->terms, terms, sizeof terms);
-        } else {
-            ck_assert_msg(memcmp(o->terms, terms, sizeof terms) == 0,
-                          "shard %d reports other terms than shard 0", k);
-        }
-        vicreg_ctx_destroy(c[k]);
-    }
-    grads_take(o, prec, b->n * d, ga, gb);
-    free(local);
-    free(sums);
-    free(scatter);
+    struct views w;
+    struct vout vo;
+    as_pair(b, &w, &vo);
+    vu_sharded(&w, p, 0, scale, sizes, shards, &vo);
+    take_pair(o, &w, &vo);
 }
 
-/* The batch as micro-batches in one context (see shardutil.h). */
 void micro_batches_in(vicreg_ctx *c, const struct batch *b, const size_t *sizes, int parts,
                       struct outcome *o)
 {
-    const int prec = b->prec;
-    const size_t d = b->d;
-    size_t sums_len, scatter_len;
-    ck_assert_int_eq(vicreg_shard_sizes(d, &sums_len, &scatter_len), VICREG_OK);
-    double *sums = calloc(sums_len, sizeof(double));
-    double *scatter = calloc(scatter_len, sizeof(double));
-    void *ga, *gb;
-    ck_assert(sums && scatter);
-    grads_make(prec, b->n * d, &ga, &gb);
-    size_t r;
-    int k;
-    for (k = 0, r = 0; k < parts; r += sizes[k++])
-        ck_assert_int_eq(prec_shard_sums(prec, c, sizes[k], d, row_a(b, r), d, row_b(b, r), d,
-                                         sums),
-                         VICREG_OK);
-    for (k = 0, r = 0; k < parts; r += sizes[k++])
-        ck_assert_int_eq(prec_shard_scatter(prec, c, sizes[k], d, row_a(b, r), d, row_b(b, r),
-                                            d, sums, scatter),
-                         VICREG_OK);
-    for (k = 0, r = 0; k < parts; r += sizes[k++]) {
-        char *gak = (char *)ga + r * d * elem_of(prec), *gbk = (char *)gb + r * d * elem_of(prec);
-        ck_assert_int_eq(prec_shard_finish(prec, c, sizes[k], d, row_a(b, r), d, row_b(b, r),
-                                           d, sums, scatter, &o->loss, gak, d, gbk, d),
-                         VICREG_OK);
-    }
-    ck_assert_uint_eq(r, b->n);
-    read_terms(c, o->terms);
-    grads_take(o, prec, b->n * d, ga, gb);
-    free(sums);
-    free(scatter);
+    struct views w;
+    struct vout vo;
+    as_pair(b, &w, &vo);
+    vu_micro_batches_in(c, &w, sizes, parts, &vo);
+    take_pair(o, &w, &vo);
 }

@@ -6,9 +6,10 @@
  * vicreg_loss_* call on the whole batch, the batch split into shards as
  * separate processes, and micro-batches accumulated in one context.
  *
- * The test files: test-shard-values.c, test-shard-gradients.c,
- * test-loss-rows.c, test-grad-scale.c, test-shard-errors.c and
- * test-ctx-buffer.c; allocation behaviour is in test-shard-memory.c.
+ * The test files: test-shard-gradients.c, test-loss-rows.c,
+ * test-grad-scale.c and test-ctx-buffer.c; test-shard-values.c and
+ * test-shard-errors.c use the views helpers' pairs (viewsutil.h)
+ * directly; allocation behaviour is in test-shard-memory.c.
  */
 #ifndef VICREG_TEST_SHARDUTIL_H
 #define VICREG_TEST_SHARDUTIL_H
@@ -18,6 +19,7 @@
 
 #include "precision.h"
 #include "testutil.h"
+#include "viewsutil.h"
 
 /* ---------------------------------------------------------------------
  * A batch: packed doubles for the reference, and the precision's copy.
@@ -32,10 +34,6 @@ struct batch {
 /* A correlated n x d pair (tu_make_batches with seed) in both forms. */
 void batch_make(struct batch *b, int prec, uint64_t seed, size_t n, size_t d);
 void batch_free(struct batch *b);
-
-/* Row i of a batch's za or zb in its precision. */
-const void *row_a(const struct batch *b, size_t i);
-const void *row_b(const struct batch *b, size_t i);
 
 /* What one computation gives: the loss, every term, the gradients
  * widened to double (n x d packed). */
@@ -56,15 +54,19 @@ void read_terms(const vicreg_ctx *c, double *terms);
 /* The context for a case: the reference parameters, a path, a scale. */
 vicreg_ctx *make_ctx(const struct ref_params *p, int path, double scale);
 
+/* The computations below are the views helpers' (viewsutil.h) on the
+ * batch as a pair: two views run through the two-batch calls, with their
+ * checks (nothing written outside the gradients, the view terms those of
+ * the _A and _B terms). */
+
 /* vicreg_loss_* on the whole batch. */
 void single(const struct batch *b, vicreg_ctx *c, struct outcome *o);
 
-/* The batch split into shards of sizes[0..shards), as separate processes:
- * one context per shard, each phase's buffers made per shard and then
- * summed (the all-reduce), every shard's finish writing its own rows. All
- * shards must report the same loss and terms, bit for bit. */
-#define MAX_SHARDS 6
-
+/* The batch split into shards of sizes[0..shards) (at most VU_MAX_SHARDS),
+ * as separate processes: one context per shard, each phase's buffers made
+ * per shard and then summed (the all-reduce), every shard's finish writing
+ * its own rows. All shards must report the same loss and terms, bit for
+ * bit. */
 void sharded(const struct batch *b, const struct ref_params *p, double scale,
              const size_t *sizes, int shards, struct outcome *o);
 

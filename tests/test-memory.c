@@ -405,11 +405,55 @@ static const struct step scenario[] = {
 };
 #define N_STEPS (sizeof scenario / sizeof scenario[0])
 
-/* Did the allocation that was set to fail happen between two readings of
- * the counters? fail_before is vicreg_test_fail_alloc_after before. */
-static int failure_hit(long fail_before, long allocs_before)
+/* Step s of the scenario (an ah_step_fn). */
+static int scenario_step(vicreg_ctx **pc, size_t s, const char *what)
 {
-    return fail_before >= 0 && allocs() - allocs_before > fail_before;
+    const struct step *st = &scenario[s];
+    vicreg_ctx *c = *pc;
+    int status;
+    if (st->kind == 0) {
+        status = ah_create_step(pc);
+    } else if (st->kind == 2) {
+        struct terms before, after;
+        read_terms(c, &before);
+        status = vicreg_ctx_reserve(c, st->n, st->d, precision_key(st->prec));
+        read_terms(c, &after);
+        ck_assert_mem_eq(&before, &after, sizeof before);
+    } else {
+        struct pair p;
+        struct terms before, after;
+        const size_t count = st->n * st->d, elem = elem_of(st->prec);
+        unsigned char pattern[sizeof(double)];
+        double loss = -1.0;
+        memset(pattern, SENTINEL_BYTE, sizeof pattern);
+        pair_make(&p, st->prec, 20 + s, st->n, st->d, st->d);
+        void *ga = sentinel_buffer(st->prec, count), *gb = sentinel_buffer(st->prec, count);
+        read_terms(c, &before);
+        status = prec_loss(st->prec, c, st->n, st->d, p.za, st->d, p.zb, st->d, &loss, ga, st->d,
+                           gb, st->d);
+        if (status != VICREG_OK) {
+            for (size_t e = 0; e < count; e++)
+                ck_assert_msg(memcmp((char *)ga + e * elem, pattern, elem) == 0 &&
+                                  memcmp((char *)gb + e * elem, pattern, elem) == 0,
+                              "%s: gradient written", what);
+            ck_assert_double_eq(loss, -1.0);
+            read_terms(c, &after);
+            ck_assert_mem_eq(&before, &after, sizeof before);
+        }
+        free(ga);
+        free(gb);
+        pair_free(&p);
+    }
+    return status;
+}
+
+/* After step s failed: the context computes the step's shape like a
+ * fresh context (an ah_recover_fn). */
+static void scenario_recover(vicreg_ctx *c, size_t s, const char *what)
+{
+    const struct step *st = &scenario[s];
+    const size_t n = st->n ? st->n : 6, d = st->d ? st->d : 4;
+    assert_like_fresh(st->prec, c, n, d, 30 + s, what);
 }
 
 START_TEST(every_failure_point)
@@ -419,80 +463,7 @@ START_TEST(every_failure_point)
      * the allocation fails must return VICREG_ERR_NO_MEMORY (every other
      * step VICREG_OK), write nothing the caller owns, keep the terms, and
      * leave a context that computes like a fresh one. */
-    long k;
-    int injected = 0;
-    for (k = 0; k < 200; k++) {
-        vicreg_ctx *c = NULL;
-        int failed_at = -1;
-        fail_after(k);
-        for (size_t s = 0; s < N_STEPS && failed_at < 0; s++) {
-            const struct step *st = &scenario[s];
-            const long fail_before = vicreg_test_fail_alloc_after, allocs_before = allocs();
-            char what[96];
-            int status;
-            snprintf(what, sizeof what, "allocation %ld fails, step %zu", k + 1, s);
-            if (st->kind == 0) {
-                vicreg_ctx *const marker = (vicreg_ctx *)(void *)&c;
-                c = marker;
-                status = vicreg_ctx_create(&c);
-                if (status != VICREG_OK) {
-                    ck_assert_ptr_eq(c, marker);
-                    c = NULL;
-                }
-            } else if (st->kind == 2) {
-                struct terms before, after;
-                read_terms(c, &before);
-                status = vicreg_ctx_reserve(c, st->n, st->d, precision_key(st->prec));
-                read_terms(c, &after);
-                ck_assert_mem_eq(&before, &after, sizeof before);
-            } else {
-                struct pair p;
-                struct terms before, after;
-                const size_t count = st->n * st->d, elem = elem_of(st->prec);
-                unsigned char pattern[sizeof(double)];
-                double loss = -1.0;
-                memset(pattern, SENTINEL_BYTE, sizeof pattern);
-                pair_make(&p, st->prec, 20 + s, st->n, st->d, st->d);
-                void *ga = sentinel_buffer(st->prec, count), *gb = sentinel_buffer(st->prec, count);
-                read_terms(c, &before);
-                status = prec_loss(st->prec, c, st->n, st->d, p.za, st->d, p.zb, st->d, &loss, ga,
-                                   st->d, gb, st->d);
-                if (status != VICREG_OK) {
-                    for (size_t e = 0; e < count; e++)
-                        ck_assert_msg(memcmp((char *)ga + e * elem, pattern, elem) == 0 &&
-                                          memcmp((char *)gb + e * elem, pattern, elem) == 0,
-                                      "%s: gradient written", what);
-                    ck_assert_double_eq(loss, -1.0);
-                    read_terms(c, &after);
-                    ck_assert_mem_eq(&before, &after, sizeof before);
-                }
-                free(ga);
-                free(gb);
-                pair_free(&p);
-            }
-            const int hit = failure_hit(fail_before, allocs_before);
-            ck_assert_msg(status == (hit ? VICREG_ERR_NO_MEMORY : VICREG_OK), "%s: got %s", what,
-                          vicreg_status_name(status));
-            if (hit) {
-                /* Recovery: allocation allowed again, the same context
-                 * computes this step's shape like a fresh context. */
-                failed_at = (int)s;
-                injected++;
-                fail_after(-1);
-                if (!c)
-                    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
-                size_t n = st->n ? st->n : 6, d = st->d ? st->d : 4;
-                assert_like_fresh(st->prec, c, n, d, 30 + s, what);
-            }
-        }
-        fail_after(-1);
-        vicreg_ctx_destroy(c);
-        if (failed_at < 0)
-            break; /* the scenario makes at most k allocations */
-    }
-    ck_assert_msg(k < 200, "the scenario never ran to its end");
-    /* Every allocation of the scenario was made to fail once. */
-    ck_assert_int_eq(injected, k);
+    const long k = ah_every_failure_point(N_STEPS, 200, scenario_step, scenario_recover);
     /* At least: the context, a first scratch, two growths and a reserve. */
     ck_assert_int_ge(k, 5);
 }

@@ -7,9 +7,10 @@
  *              -> finish, one context per shard as separate processes have,
  *              gives the loss, every term, every view's terms and the
  *              gradient rows of one vicreg_views_loss_* call on the whole
- *              batch (every path), to the tolerances of
- *              test-shard-values.c, and of the double reference; so do
- *              micro-batches in one context;
+ *              batch (every path) and of the double reference, to the
+ *              tolerances of the split cases in viewsutil.h (which
+ *              test-shard-values.c runs as pairs); so do micro-batches in
+ *              one context;
  *   two-views  with V = 2 the views phases give the bits of the 1.1
  *              two-batch phases, buffer for buffer, for every G;
  *   layout     the statistics buffers hold what the header says; an
@@ -27,331 +28,18 @@
 
 #include "viewsutil.h"
 
-/* As test-shard-values.c: sharded against single-process on the same
- * data sums the same numbers in another order (and f32 rounds the scatter
- * at another point); against the double reference, the tolerances of
- * test-values.c. */
-#define TOL_SAME_F64 1e-12
-#define TOL_SAME_F32 1e-5
-#define TOL_REF_F64 1e-11
-#define TOL_REF_F32 5e-5
-
-#define MAX_SHARDS 6
-
-static size_t sizes_of(size_t views, size_t d, size_t *scatter_len)
-{
-    size_t sums_len = 0;
-    ck_assert_int_eq(vicreg_shard_views_sizes(views, d, &sums_len, scatter_len), VICREG_OK);
-    return sums_len;
-}
-
-/* The z argument of shard k's call: its rows of every view; for an empty
- * shard NULL (k even) or an array of NULL pointers (k odd), both allowed. */
-static const void *const *shard_views(const struct views *w, size_t row0, size_t nk, int k,
-                                      const void **z)
-{
-    for (size_t v = 0; v < w->count; v++)
-        z[v] = nk ? view_row(w, v, row0) : NULL;
-    return nk || k % 2 ? z : NULL;
-}
-
-/* The batch split into shards, as separate processes: one context per
- * shard (the parameters p, G, gradient scale 1, the automatic path),
- * each phase's buffers per shard then summed (the all-reduce), every
- * shard's finish writing its own rows; every shard must report the same
- * loss, terms and view terms, bit for bit. */
-static void sharded(const struct views *w, const struct ref_params *p, int g, const size_t *sizes,
-                    int shards, struct vout *o)
-{
-    const int prec = w->prec;
-    const size_t count = w->count, d = w->d, elem = elem_of(prec);
-    size_t scatter_len, sums_len = sizes_of(count, d, &scatter_len);
-    double *local = malloc((sums_len > scatter_len ? sums_len : scatter_len) * sizeof(double));
-    double *sums = calloc(sums_len, sizeof(double)), *scatter = calloc(scatter_len, sizeof(double));
-    ck_assert(local && sums && scatter);
-    vicreg_ctx *c[MAX_SHARDS];
-    size_t row0[MAX_SHARDS + 1] = { 0 };
-    const void *z[VU_CAP];
-    ck_assert_int_le(shards, MAX_SHARDS);
-    for (int k = 0; k < shards; k++) {
-        c[k] = vu_ctx(p, VICREG_PATH_AUTO, g, 1.0);
-        row0[k + 1] = row0[k] + sizes[k];
-    }
-    ck_assert_uint_eq(row0[shards], w->n);
-    for (int k = 0; k < shards; k++) {
-        memset(local, 0, sums_len * sizeof(double));
-        const void *const *zk = shard_views(w, row0[k], sizes[k], k, z);
-        ck_assert_int_eq(prec_shard_views_sums(prec, c[k], count, sizes[k], d, zk, w->ld, local),
-                         VICREG_OK);
-        ck_assert(local[0] == (double)sizes[k]);
-        for (size_t i = 0; i < sums_len; i++)
-            sums[i] += local[i];
-    }
-    for (int k = 0; k < shards; k++) {
-        memset(local, 0, scatter_len * sizeof(double));
-        const void *const *zk = shard_views(w, row0[k], sizes[k], k, z);
-        ck_assert_int_eq(prec_shard_views_scatter(prec, c[k], count, sizes[k], d, zk, w->ld, sums,
-                                                  local),
-                         VICREG_OK);
-        for (size_t i = 0; i < scatter_len; i++)
-            scatter[i] += local[i];
-    }
-    void *gbuf[VU_CAP], *gk[VU_CAP];
-    for (size_t v = 0; v < count; v++)
-        gbuf[v] = sentinel_buffer(prec, w->n * d);
-    for (int k = 0; k < shards; k++) {
-        const size_t nk = sizes[k];
-        double loss = NAN, terms[TU_N_TERMS], vterms[VU_CAP][VU_N_VTERMS];
-        for (size_t v = 0; v < count; v++)
-            gk[v] = (char *)gbuf[v] + row0[k] * d * elem;
-        const void *const *zk = shard_views(w, row0[k], nk, k, z);
-        ck_assert_int_eq(prec_shard_views_finish(prec, c[k], count, nk, d, zk, w->ld, sums,
-                                                 scatter, &loss, nk ? gk : NULL, NULL),
-                         VICREG_OK);
-        vu_read_terms(c[k], count, terms, vterms);
-        ck_assert(memcmp(&terms[0], &loss, sizeof loss) == 0);
-        if (k == 0) {
-            o->loss = loss;
-            memcpy(o->terms, terms, sizeof terms);
-            memcpy(o->vterms, vterms, sizeof vterms);
-        } else {
-            ck_assert_msg(memcmp(o->terms, terms, sizeof terms) == 0 &&
-                              memcmp(o->vterms, vterms, count * sizeof vterms[0]) == 0,
-                          "shard %d reports other terms than shard 0", k);
-        }
-        vicreg_ctx_destroy(c[k]);
-    }
-    for (size_t v = 0; v < count; v++) {
-        for (size_t e = 0; e < w->n * d; e++)
-            o->g[v][e] = elem_get(prec, gbuf[v], e);
-        free(gbuf[v]);
-    }
-    free(local);
-    free(sums);
-    free(scatter);
-}
-
-/* The batch as micro-batches in ONE context and ONE pair of buffers. */
-static void micro_batches(const struct views *w, const struct ref_params *p, int g,
-                          const size_t *sizes, int parts, struct vout *o)
-{
-    const int prec = w->prec;
-    const size_t count = w->count, d = w->d, elem = elem_of(prec);
-    size_t scatter_len, sums_len = sizes_of(count, d, &scatter_len);
-    double *sums = calloc(sums_len, sizeof(double)), *scatter = calloc(scatter_len, sizeof(double));
-    ck_assert(sums && scatter);
-    vicreg_ctx *c = vu_ctx(p, VICREG_PATH_AUTO, g, 1.0);
-    const void *z[VU_CAP];
-    void *gbuf[VU_CAP], *gk[VU_CAP];
-    for (size_t v = 0; v < count; v++)
-        gbuf[v] = sentinel_buffer(prec, w->n * d);
-    size_t r;
-    int k;
-    for (k = 0, r = 0; k < parts; r += sizes[k++])
-        ck_assert_int_eq(prec_shard_views_sums(prec, c, count, sizes[k], d,
-                                               shard_views(w, r, sizes[k], k, z), w->ld, sums),
-                         VICREG_OK);
-    for (k = 0, r = 0; k < parts; r += sizes[k++])
-        ck_assert_int_eq(prec_shard_views_scatter(prec, c, count, sizes[k], d,
-                                                  shard_views(w, r, sizes[k], k, z), w->ld, sums,
-                                                  scatter),
-                         VICREG_OK);
-    for (k = 0, r = 0; k < parts; r += sizes[k++]) {
-        for (size_t v = 0; v < count; v++)
-            gk[v] = (char *)gbuf[v] + r * d * elem;
-        ck_assert_int_eq(prec_shard_views_finish(prec, c, count, sizes[k], d,
-                                                 shard_views(w, r, sizes[k], k, z), w->ld, sums,
-                                                 scatter, &o->loss, gk, NULL),
-                         VICREG_OK);
-    }
-    ck_assert_uint_eq(r, w->n);
-    vu_read_terms(c, count, o->terms, o->vterms);
-    for (size_t v = 0; v < count; v++) {
-        for (size_t e = 0; e < w->n * d; e++)
-            o->g[v][e] = elem_get(prec, gbuf[v], e);
-        free(gbuf[v]);
-    }
-    vicreg_ctx_destroy(c);
-    free(sums);
-    free(scatter);
-}
-
-/* One vicreg_views_loss_* call on the whole batch on `path`. */
-static void single(const struct views *w, const struct ref_params *p, int g, int path,
-                   struct vout *o)
-{
-    vicreg_ctx *c = vu_ctx(p, path, g, 1.0);
-    struct vgrads all;
-    vgrads_all(&all, w->count);
-    ck_assert_int_eq(vu_run(c, w, 0, &all, 0, SIZE_MAX, o), VICREG_OK);
-    vicreg_ctx_destroy(c);
-}
-
-/* The reference's result as an outcome (the path term left out). */
-static void reference(const struct views *w, const struct ref_params *p, int g, struct vout *o)
-{
-    struct ref_views_result r;
-    ref_views(p, g, w->count, w->n, w->d, (const double *const *)w->z64, &r, o->g);
-    o->loss = r.loss;
-    o->terms[0] = r.loss;
-    o->terms[1] = r.invariance;
-    for (size_t v = 0; v < w->count; v++) {
-        const double t[VU_N_VTERMS] = { r.variance[v],           r.covariance[v], r.mean_std[v],
-                                        r.min_std[v], r.collapsed_fraction[v], r.effective_rank[v] };
-        memcpy(o->vterms[v], t, sizeof t);
-    }
-    for (size_t k = 2; k + 1 < TU_N_TERMS; k++)
-        for (size_t t = 0; t < VU_N_VTERMS; t++)
-            for (int b = 0; b < 2; b++)
-                if (vu_branch_term(t, b) == tu_all_terms[k])
-                    o->terms[k] = (size_t)b < w->count ? o->vterms[b][t] : NAN;
-    o->terms[TU_N_TERMS - 1] = VICREG_PATH_COVARIANCE;
-}
-
-/* One value against its reference: relative, absolute where the reference
- * is 0, and a missing (NaN) value must be missing in both. */
-static double value_err(double got, double want)
-{
-    if (isnan(want))
-        return isnan(got) ? 0.0 : INFINITY;
-    return want == 0.0 ? fabs(got) : tu_rel(got, want);
-}
-
-/* got against want: the loss, every term but the path, every view's
- * terms, every gradient (normwise relative). Returns the largest error. */
-static double compare(const struct vout *got, const struct vout *want, double tol,
-                      const char *what)
-{
-    double worst = value_err(got->loss, want->loss);
-    ck_assert_msg(worst <= tol, "%s: loss %.17g, want %.17g", what, got->loss, want->loss);
-    for (size_t k = 0; k + 1 < TU_N_TERMS; k++) {
-        const double e = value_err(got->terms[k], want->terms[k]);
-        ck_assert_msg(e <= tol, "%s: term %d is %.17g, want %.17g (err %.3g)", what,
-                      tu_all_terms[k], got->terms[k], want->terms[k], e);
-        worst = fmax(worst, e);
-    }
-    for (size_t v = 0; v < got->count; v++) {
-        for (size_t k = 0; k < VU_N_VTERMS; k++) {
-            const double e = value_err(got->vterms[v][k], want->vterms[v][k]);
-            ck_assert_msg(e <= tol, "%s: view %zu term %d is %.17g, want %.17g (err %.3g)", what,
-                          v, vu_view_terms[k], got->vterms[v][k], want->vterms[v][k], e);
-            worst = fmax(worst, e);
-        }
-        const double e = tu_rel_err(got->n, got->d, got->g[v], got->d, want->g[v], got->d);
-        ck_assert_msg(e <= tol, "%s: gradient %zu error %.3g", what, v, e);
-        worst = fmax(worst, e);
-    }
-    return worst;
-}
-
 /* ---------------------------------------------------------------------
- * equal
+ * equal: the split cases of viewsutil.h
  * --------------------------------------------------------------------- */
-
-/* Splits of n = 13 rows, as test-shard-values.c's: 1 to 4 shards, equal
- * and unequal, a 1-row shard and an empty shard first, middle and last. */
-static const struct split {
-    int shards;
-    size_t sizes[4];
-} splits[] = {
-    { 1, { 13 } },          { 2, { 7, 6 } },       { 2, { 1, 12 } },      { 2, { 13, 0 } },
-    { 3, { 5, 4, 4 } },     { 3, { 0, 12, 1 } },   { 3, { 6, 1, 6 } },    { 4, { 4, 3, 3, 3 } },
-    { 4, { 1, 0, 11, 1 } }, { 4, { 2, 9, 0, 2 } },
-};
-#define N_SPLITS (int)(sizeof splits / sizeof splits[0])
-#define SPLIT_N 13
-
-/* The view counts and G of the cases. */
-static const struct {
-    size_t views;
-    int global_views;
-} view_sets[] = { { 1, 0 }, { 2, 1 }, { 3, 0 }, { 3, 1 }, { 4, 2 }, { 6, 2 } };
-#define N_VIEW_SETS (int)(sizeof view_sets / sizeof view_sets[0])
-
-/* n > d (a single call takes the covariance path) and n < d (the Gram
- * path); both compared, and both paths forced. */
-static const size_t split_d[2] = { 5, 21 };
-
-static double worst_same[2], worst_ref[2];
-
-struct split_case {
-    const struct split *sp;
-    struct ref_params p;
-    int g;
-    struct views w;
-};
-
-/* Loop index i: split, convention, precision, width; the view set and the
- * padding rotate with it. */
-static void split_case_make(struct split_case *c, int i, uint64_t seed0)
-{
-    c->sp = &splits[i % N_SPLITS];
-    c->p = ref_default_params();
-    c->p.paper = (i / N_SPLITS) % 2;
-    const int prec = (i / N_SPLITS / 2) % 2;
-    const size_t d = split_d[i / N_SPLITS / 4];
-    const int set = (i + i / N_SPLITS) % N_VIEW_SETS;
-    c->g = view_sets[set].global_views;
-    views_make(&c->w, prec, seed0 + (uint64_t)i, view_sets[set].views, SPLIT_N, d, i % 3 == 0);
-}
-
-static void case_name(char *buf, size_t len, const struct split_case *c, int i, const char *how)
-{
-    snprintf(buf, len, "%s %s %s V=%zu G=%d d=%zu split %d", how, prec_name(c->w.prec),
-             c->p.paper ? "paper" : "reference", c->w.count, c->g, c->w.d, i % N_SPLITS);
-}
-
-static void compare_single(const struct split_case *c, const struct vout *got, const char *what)
-{
-    static const int paths[3] = { VICREG_PATH_AUTO, VICREG_PATH_COVARIANCE, VICREG_PATH_GRAM };
-    const int prec = c->w.prec;
-    for (int k = 0; k < 3; k++) {
-        struct vout one;
-        char label[200];
-        vout_init(&one, c->w.count, c->w.n, c->w.d);
-        single(&c->w, &c->p, c->g, paths[k], &one);
-        snprintf(label, sizeof label, "%s, single call on path %d", what, paths[k]);
-        worst_same[prec] = fmax(worst_same[prec],
-                                compare(got, &one, prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32,
-                                        label));
-        vout_free(&one);
-    }
-}
-
 START_TEST(sharded_equals_single)
 {
-    struct split_case sc;
-    char what[160];
-    struct vout sh, ref;
-    split_case_make(&sc, _i, 100);
-    const int prec = sc.w.prec;
-    vout_init(&sh, sc.w.count, sc.w.n, sc.w.d);
-    vout_init(&ref, sc.w.count, sc.w.n, sc.w.d);
-    sharded(&sc.w, &sc.p, sc.g, sc.sp->sizes, sc.sp->shards, &sh);
-    ck_assert(sh.terms[TU_N_TERMS - 1] == VICREG_PATH_COVARIANCE);
-    case_name(what, sizeof what, &sc, _i, "sharded");
-    compare_single(&sc, &sh, what);
-    reference(&sc.w, &sc.p, sc.g, &ref);
-    worst_ref[prec] = fmax(worst_ref[prec],
-                           compare(&sh, &ref, prec == F64 ? TOL_REF_F64 : TOL_REF_F32, what));
-    vout_free(&sh);
-    vout_free(&ref);
-    views_free(&sc.w);
+    vu_split_sharded(_i, 0);
 }
 END_TEST
 
 START_TEST(micro_batches_equal_single)
 {
-    struct split_case sc;
-    char what[160];
-    struct vout mb;
-    split_case_make(&sc, _i, 300);
-    vout_init(&mb, sc.w.count, sc.w.n, sc.w.d);
-    micro_batches(&sc.w, &sc.p, sc.g, sc.sp->sizes, sc.sp->shards, &mb);
-    case_name(what, sizeof what, &sc, _i, "micro-batches");
-    compare_single(&sc, &mb, what);
-    vout_free(&mb);
-    views_free(&sc.w);
+    vu_split_micro_batches(_i, 0);
 }
 END_TEST
 
@@ -359,30 +47,13 @@ END_TEST
  * shape. */
 START_TEST(sharded_equals_single_larger)
 {
-    const int prec = _i % 2;
-    const size_t n = 97, d = 40;
-    const size_t sizes[MAX_SHARDS] = { 31, 1, 0, 40, 17, 8 };
-    struct split_case sc;
-    struct vout sh;
-    sc.p = ref_default_params();
-    sc.p.paper = _i / 2;
-    sc.g = 2;
-    views_make(&sc.w, prec, 500 + (uint64_t)_i, 4, n, d, _i % 2);
-    vout_init(&sh, 4, n, d);
-    sharded(&sc.w, &sc.p, sc.g, sizes, MAX_SHARDS, &sh);
-    compare_single(&sc, &sh, prec_name(prec));
-    vout_free(&sh);
-    views_free(&sc.w);
+    vu_split_larger(_i, 0);
 }
 END_TEST
 
 static void report_worst(void)
 {
-    if (getenv("VICREG_SHARD_REPORT"))
-        fprintf(stderr,
-                "shard-views: largest disagreement with single-process f64 %.3g f32 %.3g; "
-                "with the reference f64 %.3g f32 %.3g\n",
-                worst_same[F64], worst_same[F32], worst_ref[F64], worst_ref[F32]);
+    vu_split_report(0);
 }
 
 /* ---------------------------------------------------------------------
@@ -400,7 +71,7 @@ START_TEST(two_views_equal_two_batch_phases)
     views_make(&w, prec, 800 + (uint64_t)_i, 2, n, d, g % 2);
     size_t sl2, cl2, sl, cl;
     ck_assert_int_eq(vicreg_shard_sizes(d, &sl2, &cl2), VICREG_OK);
-    sl = sizes_of(2, d, &cl);
+    sl = vu_shard_sizes(2, d, &cl);
     ck_assert_uint_eq(sl, sl2);
     ck_assert_uint_eq(cl, cl2);
     vicreg_ctx *cv = vu_ctx(&p, VICREG_PATH_AUTO, g, 1.0), *c2 = vu_ctx(&p, VICREG_PATH_AUTO, 0, 1.0);
@@ -410,7 +81,7 @@ START_TEST(two_views_equal_two_batch_phases)
     const void *z[2];
     size_t r = 0;
     for (int k = 0; k < 4; r += sizes[k++]) {
-        const void *const *zk = shard_views(&w, r, sizes[k], k, z);
+        const void *const *zk = view_shard(&w, r, sizes[k], k, z);
         ck_assert_int_eq(prec_shard_views_sums(prec, cv, 2, sizes[k], d, zk, w.ld, sv), VICREG_OK);
         ck_assert_int_eq(prec_shard_sums(prec, c2, sizes[k], d, sizes[k] ? z[0] : NULL, w.ld[0],
                                          sizes[k] ? z[1] : NULL, w.ld[1], s2),
@@ -420,7 +91,7 @@ START_TEST(two_views_equal_two_batch_phases)
     }
     r = 0;
     for (int k = 0; k < 4; r += sizes[k++]) {
-        const void *const *zk = shard_views(&w, r, sizes[k], k, z);
+        const void *const *zk = view_shard(&w, r, sizes[k], k, z);
         ck_assert_int_eq(prec_shard_views_scatter(prec, cv, 2, sizes[k], d, zk, w.ld, sv, xv),
                          VICREG_OK);
         ck_assert_int_eq(prec_shard_scatter(prec, c2, sizes[k], d, sizes[k] ? z[0] : NULL,
@@ -437,7 +108,7 @@ START_TEST(two_views_equal_two_batch_phases)
         const size_t ldgrad[2] = { ldg, ldg };
         double lv = NAN, lt = NAN;
         double tv[TU_N_TERMS], tt[TU_N_TERMS], vv[VU_CAP][VU_N_VTERMS], vt[VU_CAP][VU_N_VTERMS];
-        const void *const *zk = shard_views(&w, r, nk, k, z);
+        const void *const *zk = view_shard(&w, r, nk, k, z);
         ck_assert_int_eq(prec_shard_views_finish(prec, cv, 2, nk, d, zk, w.ld, sv, xv, &lv, gv,
                                                  ldgrad),
                          VICREG_OK);
@@ -541,13 +212,13 @@ START_TEST(buffers_hold_the_documented_sums)
 {
     /* _i = precision + 2 * view set; one shard holding the whole batch. */
     const int prec = _i % 2, set = _i / 2;
-    const size_t count = view_sets[set].views, n = 9, d = 4;
-    const int gp = view_sets[set].global_views;
+    const size_t count = vu_view_sets[set].views, n = 9, d = 4;
+    const int gp = vu_view_sets[set].global_views;
     const size_t g = gp == 0 ? count : (size_t)gp;
     struct ref_params p = ref_default_params();
     struct views w;
     views_make(&w, prec, 1200 + (uint64_t)_i, count, n, d, 1);
-    size_t cl, sl = sizes_of(count, d, &cl);
+    size_t cl, sl = vu_shard_sizes(count, d, &cl);
     double *sums = calloc(sl, sizeof(double)), *scatter = calloc(cl, sizeof(double));
     ck_assert(sums && scatter);
     vicreg_ctx *c = vu_ctx(&p, VICREG_PATH_AUTO, gp, 1.0);
@@ -567,7 +238,7 @@ START_TEST(buffers_hold_the_documented_sums)
         ck_assert(sums[1] == 0.0);
     else
         ck_assert_msg(tu_rel(sums[1], inv / (double)(g * (count - 1))) <=
-                          (prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32),
+                          (prec == F64 ? VU_TOL_SAME_F64 : VU_TOL_SAME_F32),
                       "invariance sum %.17g, want %.17g", sums[1], inv / (double)(g * (count - 1)));
     for (size_t v = 0; v < count; v++) {
         double mean[4];
@@ -593,7 +264,7 @@ START_TEST(buffers_hold_the_documented_sums)
                 double s = 0.0;
                 for (size_t i = 0; i < n; i++)
                     s += (w.z64[v][i * d + j] - mean[j]) * (w.z64[v][i * d + k] - mean[k]);
-                ck_assert_msg(fabs(sv[at] - s) <= (prec == F64 ? TOL_SAME_F64 : TOL_SAME_F32) * scale,
+                ck_assert_msg(fabs(sv[at] - s) <= (prec == F64 ? VU_TOL_SAME_F64 : VU_TOL_SAME_F32) * scale,
                               "view %zu scatter (%zu, %zu): %.17g, want %.17g", v, j, k, sv[at], s);
             }
     }
@@ -775,13 +446,13 @@ Suite *shard_views_suite(void)
 {
     const struct tu_tcase tcases[] = {
         { .name = "equal", .timeout = 120, .unchecked_teardown = report_worst,
-          .tests = { TU_LOOP(sharded_equals_single, 0, N_SPLITS * 8),
-                     TU_LOOP(micro_batches_equal_single, 0, N_SPLITS * 8),
+          .tests = { TU_LOOP(sharded_equals_single, 0, VU_SPLIT_CASES),
+                     TU_LOOP(micro_batches_equal_single, 0, VU_SPLIT_CASES),
                      TU_LOOP(sharded_equals_single_larger, 0, 4) } },
         { .name = "two-views", .tests = { TU_LOOP(two_views_equal_two_batch_phases, 0, 12) } },
         { .name = "layout",
           .tests = { TU_TEST(sizes_documented), TU_LOOP(finish_grad_scale, 0, 2),
-                     TU_LOOP(buffers_hold_the_documented_sums, 0, 2 * N_VIEW_SETS),
+                     TU_LOOP(buffers_hold_the_documented_sums, 0, 2 * VU_N_VIEW_SETS),
                      TU_LOOP(empty_shard, 0, 2) } },
         { .name = "errors", .timeout = 120,
           .tests = { TU_LOOP(errors_common, 0, 6), TU_LOOP(errors_sums, 0, 2),

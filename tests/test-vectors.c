@@ -38,10 +38,6 @@
  *   invariance and loss: never 0 in these vectors; scale = the mean square
  *     entry of Za and Zb, and the coefficient-weighted sum of the scales.
  */
-#define _POSIX_C_SOURCE 200809L
-
-#include <dirent.h>
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -50,6 +46,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "vecfile.h"
 
 #ifndef VICREG_VECTORS_DIR
 #error "VICREG_VECTORS_DIR must name the directory of the vector files"
@@ -80,102 +77,8 @@ struct vset {
 };
 
 /* ------------------------------------------------------------------------
- * Loader
+ * Loader (the reading itself is vecfile.c's)
  * ------------------------------------------------------------------------ */
-
-static char *read_file(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        if (cap - len < 4097) {
-            size_t ncap = cap ? 2 * cap : 65536;
-            char *nbuf = realloc(buf, ncap);
-            if (nbuf == NULL) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "out of memory");
-                return NULL;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        snprintf(err, errlen, "read error");
-        return NULL;
-    }
-    buf[len] = '\0';
-    /* Blank out the comment lines. */
-    for (char *line = buf; *line != '\0';) {
-        char *end = strchr(line, '\n');
-        if (*line == '#')
-            memset(line, ' ', end ? (size_t)(end - line) : strlen(line));
-        if (end == NULL)
-            break;
-        line = end + 1;
-    }
-    return buf;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE || v == 0 || v > 100000)
-        return 0;
-    *out = (size_t)v;
-    return 1;
-}
-
-/* Checks the label token tok (NULL: read it) and then reads n*d numbers
- * into m; f32 rounds each entry to float (the inputs are float32 numbers
- * printed as shortest decimals). */
-static int parse_matrix(char **save, char *tok, const char *label, size_t count, double *m,
-                        int f32, char *err, size_t errlen)
-{
-    if (tok == NULL)
-        tok = strtok_r(NULL, " \t\r\n", save);
-    if (tok == NULL || strcmp(tok, label) != 0) {
-        snprintf(err, errlen, "expected '%s', found '%s'", label, tok ? tok : "end of file");
-        return 0;
-    }
-    for (size_t k = 0; k < count; k++) {
-        double v;
-        tok = strtok_r(NULL, " \t\r\n", save);
-        if (tok == NULL || !parse_double(tok, &v)) {
-            snprintf(err, errlen, "%s: entry %zu: bad number '%s'", label, k,
-                     tok ? tok : "end of file");
-            return 0;
-        }
-        m[k] = f32 ? (double)(float)v : v;
-    }
-    return 1;
-}
 
 /* The scales of section "Tolerances" above, from the inputs. */
 static void set_zero_scales(struct vcase *c)
@@ -199,8 +102,10 @@ static void set_zero_scales(struct vcase *c)
                    c->zero_scale[VICREG_TERM_COVARIANCE_B]);
 }
 
-static void vcase_free(struct vcase *c)
+/* A vf_free_fn. */
+static void vcase_free(void *p)
 {
+    struct vcase *c = p;
     free(c->za);
     free(c->zb);
     free(c->ga);
@@ -208,92 +113,32 @@ static void vcase_free(struct vcase *c)
     c->za = c->zb = c->ga = c->gb = NULL;
 }
 
-/* Loads one file; returns 1, or 0 with a message in err. */
-static int load_case(const char *dir, const char *fname, struct vcase *c, char *err,
-                     size_t errlen)
+/* Reads one file into the struct vcase at out (a vf_load_fn). */
+static int load_case(struct vf_reader *r, const char *fname, void *out, char *err, size_t errlen)
 {
-    enum { K_NAME, K_N, K_D, K_CONV, K_LAMBDA, K_MU, K_NU, K_GAMMA, K_EPS, K_SEED, N_META };
-    static const char *const meta_keys[N_META] = {
-        "name", "n", "d", "convention", "lambda", "mu", "nu", "gamma", "eps", "seed",
-    };
-    char path[1024], *save = NULL, *tok;
-    unsigned seen = 0, seen_terms = 0;
-    int ok = 0;
+    struct vcase *c = out;
+    const struct vf_meta m = { c->name, sizeof c->name, &c->n, &c->d, &c->p };
+    char *key, *val;
+    unsigned seen_terms = 0;
+    int more;
 
-    memset(c, 0, sizeof *c);
     snprintf(c->file, sizeof c->file, "%s", fname);
-    snprintf(path, sizeof path, "%s/%s", dir, fname);
-    char *buf = read_file(path, err, errlen);
-    if (buf == NULL)
-        return 0;
-    tok = strtok_r(buf, " \t\r\n", &save);
-    if (tok == NULL || strcmp(tok, "vicreg-vector-v1") != 0) {
-        snprintf(err, errlen, "not a vicreg-vector-v1 file");
-        goto out;
-    }
-    /* key=value tokens up to the "za" label. */
-    for (;;) {
-        tok = strtok_r(NULL, " \t\r\n", &save);
-        if (tok == NULL) {
-            snprintf(err, errlen, "no data");
-            goto out;
-        }
-        char *eq = strchr(tok, '=');
-        if (eq == NULL)
-            break; /* the first label; parse_matrix checks it */
-        *eq = '\0';
-        const char *key = tok, *val = eq + 1;
-        int handled = 0;
-        for (int k = 0; k < N_META && !handled; k++) {
-            if (strcmp(key, meta_keys[k]) != 0)
-                continue;
-            handled = 1;
-            if (seen & (1u << k)) {
-                snprintf(err, errlen, "duplicate key %s", key);
-                goto out;
-            }
-            seen |= 1u << k;
-            int good = 1;
-            switch (k) {
-            case K_NAME: snprintf(c->name, sizeof c->name, "%s", val); break;
-            case K_N: good = parse_size(val, &c->n) && c->n >= 2; break;
-            case K_D: good = parse_size(val, &c->d); break;
-            case K_CONV:
-                good = strcmp(val, "reference") == 0 || strcmp(val, "paper") == 0;
-                c->p.paper = strcmp(val, "paper") == 0;
-                break;
-            case K_LAMBDA: good = parse_double(val, &c->p.lambda); break;
-            case K_MU: good = parse_double(val, &c->p.mu); break;
-            case K_NU: good = parse_double(val, &c->p.nu); break;
-            case K_GAMMA: good = parse_double(val, &c->p.gamma); break;
-            case K_EPS: good = parse_double(val, &c->p.eps); break;
-            default: break; /* seed: informative only */
-            }
-            if (!good) {
-                snprintf(err, errlen, "bad value %s=%s", key, val);
-                goto out;
-            }
-        }
-        for (int k = 0; k < N_VTERMS && !handled; k++) {
-            if (strcmp(key, term_keys[k]) != 0)
-                continue;
-            handled = 1;
-            if ((seen_terms & (1u << k)) || !parse_double(val, &c->terms[k])) {
-                snprintf(err, errlen, "bad or duplicate %s=%s", key, val);
-                goto out;
-            }
-            seen_terms |= 1u << k;
-        }
-        if (!handled) {
+    /* After the metadata, up to the "za" label: the six values. */
+    while ((more = vf_next_key(r, &m, &key, &val, err, errlen)) > 0) {
+        const int t = vf_key_index(key, term_keys, N_VTERMS, &seen_terms, err, errlen);
+        if (t == -2)
+            return 0;
+        if (t < 0) {
             snprintf(err, errlen, "unknown key '%s'", key);
-            goto out;
+            return 0;
+        }
+        if (!vf_double(val, &c->terms[t])) {
+            snprintf(err, errlen, "bad value %s=%s", key, val);
+            return 0;
         }
     }
-    if (seen != (1u << N_META) - 1 || seen_terms != (1u << N_VTERMS) - 1) {
-        snprintf(err, errlen, "missing metadata (keys seen 0x%x, terms seen 0x%x)", seen,
-                 seen_terms);
-        goto out;
-    }
+    if (more < 0 || !vf_all_keys(seen_terms, N_VTERMS, err, errlen))
+        return 0;
     size_t count = c->n * c->d;
     c->za = malloc(count * sizeof(double));
     c->zb = malloc(count * sizeof(double));
@@ -301,84 +146,30 @@ static int load_case(const char *dir, const char *fname, struct vcase *c, char *
     c->gb = malloc(count * sizeof(double));
     if (!c->za || !c->zb || !c->ga || !c->gb) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        return 0;
     }
-    if (!parse_matrix(&save, tok, "za", count, c->za, 1, err, errlen) ||
-        !parse_matrix(&save, NULL, "zb", count, c->zb, 1, err, errlen) ||
-        !parse_matrix(&save, NULL, "grad_a", count, c->ga, 0, err, errlen) ||
-        !parse_matrix(&save, NULL, "grad_b", count, c->gb, 0, err, errlen))
-        goto out;
-    tok = strtok_r(NULL, " \t\r\n", &save);
-    if (tok != NULL) {
-        snprintf(err, errlen, "trailing data '%s'", tok);
-        goto out;
-    }
+    if (!vf_matrix(r, "za", count, c->za, 1, err, errlen) ||
+        !vf_matrix(r, "zb", count, c->zb, 1, err, errlen) ||
+        !vf_matrix(r, "grad_a", count, c->ga, 0, err, errlen) ||
+        !vf_matrix(r, "grad_b", count, c->gb, 0, err, errlen))
+        return 0;
     set_zero_scales(c);
-    ok = 1;
-out:
-    free(buf);
-    if (!ok)
-        vcase_free(c);
-    return ok;
-}
-
-static int is_vec_file(const char *name)
-{
-    size_t len = strlen(name);
-    return name[0] != '.' && len > 4 && strcmp(name + len - 4, ".vec") == 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return 1;
 }
 
 /* Loads every *.vec file of VICREG_VECTORS_DIR, in name order. Fails the
  * test if there is none or if any file does not parse. */
 static struct vset load_all(void)
 {
-    struct vset set = { NULL, 0 };
-    char **names = NULL;
-    size_t count = 0, cap = 0;
-    DIR *dir = opendir(VICREG_VECTORS_DIR);
-    ck_assert_msg(dir != NULL, "cannot open the vector directory %s: %s", VICREG_VECTORS_DIR,
-                  strerror(errno));
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-        if (!is_vec_file(e->d_name))
-            continue;
-        if (count == cap) {
-            cap = cap ? 2 * cap : 64;
-            names = realloc(names, cap * sizeof *names);
-            ck_assert(names != NULL);
-        }
-        names[count] = malloc(strlen(e->d_name) + 1);
-        ck_assert(names[count] != NULL);
-        strcpy(names[count++], e->d_name);
-    }
-    closedir(dir);
-    ck_assert_msg(count > 0, "no vector files (*.vec) in %s: run scripts/gen_torch_vectors.py",
-                  VICREG_VECTORS_DIR);
-    qsort(names, count, sizeof *names, cmp_names);
-    set.cases = calloc(count, sizeof *set.cases);
-    ck_assert(set.cases != NULL);
-    for (size_t k = 0; k < count; k++) {
-        char err[256];
-        ck_assert_msg(load_case(VICREG_VECTORS_DIR, names[k], &set.cases[k], err, sizeof err),
-                      "%s/%s: %s", VICREG_VECTORS_DIR, names[k], err);
-        free(names[k]);
-        set.count++;
-    }
-    free(names);
+    struct vset set;
+    set.cases = vf_load_all(VICREG_VECTORS_DIR, "vicreg-vector-v1", "scripts/gen_torch_vectors.py",
+                            sizeof *set.cases, load_case, vcase_free, &set.count);
     return set;
 }
 
 static void free_all(struct vset *set)
 {
-    for (size_t k = 0; k < set->count; k++)
-        vcase_free(&set->cases[k]);
-    free(set->cases);
-    set->cases = NULL;
-    set->count = 0;
+    vf_free_all(set->cases, set->count, sizeof *set->cases, vcase_free);
 }
 
 /* ------------------------------------------------------------------------
@@ -721,11 +512,6 @@ END_TEST
 
 Suite *vectors_suite(void)
 {
-    const struct tu_tcase tc = {
-        .name = "torch",
-        .timeout = 120,
-        .tests = { TU_TEST(test_vector_files), TU_TEST(test_reference_against_torch),
-                   TU_LOOP(test_library_against_torch, 0, 2) },
-    };
-    return tu_suite("vectors", &tc, 1);
+    return vf_suite("vectors", test_vector_files, test_reference_against_torch,
+                    test_library_against_torch);
 }

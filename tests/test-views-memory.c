@@ -106,42 +106,44 @@ static void sweep_no_alloc(int prec, vicreg_ctx *c, size_t count, size_t n, size
 /* ---------------------------------------------------------------------
  * reuse
  * --------------------------------------------------------------------- */
-START_TEST(no_alloc_after_first_views_call)
+/* A new context on `path` after a views call at shape s (V, n, d) in
+ * prec, which must allocate (a new context has no scratch), and the same
+ * call again, which must not. */
+static vicreg_ctx *after_first_call(int prec, int path, const size_t *s, uint64_t seed)
 {
-    /* _i = prec + 2 * first shape + 4 * path. */
-    const int prec = _i % 2, path = paths[_i / 4];
-    const size_t *s = first_shapes[(_i / 2) % 2];
     struct views w;
-    views_make(&w, prec, 1, s[0], s[1], s[2], 0);
+    views_make(&w, prec, seed, s[0], s[1], s[2], 0);
     void **g = grad_buffers(prec, s[0], s[1], s[2]);
     vicreg_ctx *c = tu_ctx_new();
     ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_PATH, path), VICREG_OK);
     const long created = allocs();
     ck_assert_int_eq(views_call(prec, c, &w, s[0], s[1], s[2], 0, g, 0), VICREG_OK);
-    /* A new context has no scratch: the first call allocated. */
     ck_assert_int_gt(allocs(), created);
     const long first = allocs();
     ck_assert_int_eq(views_call(prec, c, &w, s[0], s[1], s[2], 0, g, 0), VICREG_OK);
     ck_assert_int_eq(allocs(), first);
-    sweep_no_alloc(prec, c, s[0], s[1], s[2], "after the first views call");
-    vicreg_ctx_destroy(c);
     grad_buffers_free(g, s[0]);
     views_free(&w);
+    return c;
+}
+
+START_TEST(no_alloc_after_first_views_call)
+{
+    /* _i = prec + 2 * first shape + 4 * path. */
+    const int prec = _i % 2, path = paths[_i / 4];
+    const size_t *s = first_shapes[(_i / 2) % 2];
+    vicreg_ctx *c = after_first_call(prec, path, s, 1);
+    sweep_no_alloc(prec, c, s[0], s[1], s[2], "after the first views call");
+    vicreg_ctx_destroy(c);
 }
 END_TEST
 
 START_TEST(no_alloc_f32_after_f64)
 {
     const size_t *s = first_shapes[_i];
-    struct views w;
-    views_make(&w, F64, 2, s[0], s[1], s[2], 0);
-    void **g = grad_buffers(F64, s[0], s[1], s[2]);
-    vicreg_ctx *c = tu_ctx_new();
-    ck_assert_int_eq(views_call(F64, c, &w, s[0], s[1], s[2], 0, g, 0), VICREG_OK);
+    vicreg_ctx *c = after_first_call(F64, VICREG_PATH_AUTO, s, 2);
     sweep_no_alloc(F32, c, s[0], s[1], s[2], "f32 after f64");
     vicreg_ctx_destroy(c);
-    grad_buffers_free(g, s[0]);
-    views_free(&w);
 }
 END_TEST
 
@@ -251,24 +253,6 @@ END_TEST
  * failure
  * --------------------------------------------------------------------- */
 
-/* The terms a failing call must keep. */
-struct kept {
-    int status[TU_N_TERMS];
-    double terms[TU_N_TERMS];
-    int vstatus[VU_CAP];
-    double vterms[VU_CAP][VU_N_VTERMS];
-};
-
-static void keep_terms(const vicreg_ctx *c, struct kept *k)
-{
-    memset(k, 0, sizeof *k);
-    for (size_t t = 0; t < TU_N_TERMS; t++)
-        k->status[t] = vicreg_ctx_get_term(c, tu_all_terms[t], &k->terms[t]);
-    for (size_t v = 0; v < VU_CAP; v++)
-        for (size_t t = 0; t < VU_N_VTERMS; t++)
-            k->vstatus[v] |= vicreg_ctx_get_view_term(c, vu_view_terms[t], v, &k->vterms[v][t]);
-}
-
 /* A views call (every gradient) that must fail with VICREG_ERR_NO_MEMORY
  * and change nothing the caller owns, nor the context's terms (vu_run
  * checks the buffers and the loss). */
@@ -278,14 +262,14 @@ static void expect_no_memory(int prec, vicreg_ctx *c, size_t count, size_t n, si
     struct views w;
     struct vgrads all;
     struct vout o;
-    struct kept before, after;
+    struct vsnap before, after;
     views_make(&w, prec, 8, count, n, d, 1);
     vgrads_some(&all, count, d, 0, 1);
     vout_init(&o, count, n, d);
-    keep_terms(c, &before);
+    vsnap_take(c, &before);
     const int st = vu_run(c, &w, 0, &all, rows ? 1 : 0, rows ? n - 2 : SIZE_MAX, &o);
     ck_assert_msg(st == VICREG_ERR_NO_MEMORY, "%s: got %s", what, vicreg_status_name(st));
-    keep_terms(c, &after);
+    vsnap_take(c, &after);
     ck_assert_msg(memcmp(&before, &after, sizeof before) == 0, "%s: the terms changed", what);
     vout_free(&o);
     views_free(&w);
@@ -381,20 +365,20 @@ START_TEST(views_reserve_fails)
 {
     const int prec = _i;
     struct vout r1, r2;
-    struct kept before, after;
+    struct vsnap before, after;
     vicreg_ctx *c = tu_ctx_new();
     fail_after(0);
     ck_assert_int_eq(vicreg_ctx_views_reserve(c, 6, 30, 20, precision_key(prec)),
                      VICREG_ERR_NO_MEMORY);
     fail_after(-1);
     small_call(prec, c, 0, &r1);
-    keep_terms(c, &before);
+    vsnap_take(c, &before);
     fail_after(0);
     ck_assert_int_eq(vicreg_ctx_views_reserve(c, 6, 30, 20, precision_key(prec)),
                      VICREG_ERR_NO_MEMORY);
     ck_assert_int_eq(vicreg_ctx_views_reserve(c, 40, 8, 4, precision_key(prec)),
                      VICREG_ERR_NO_MEMORY);
-    keep_terms(c, &after);
+    vsnap_take(c, &after);
     ck_assert(memcmp(&before, &after, sizeof before) == 0);
     small_call(prec, c, 1, &r2);
     vout_assert_same(&r1, &r2, NULL, "the small call after a failed reserve");
@@ -445,8 +429,8 @@ START_TEST(phase_allocation_fails)
         if (grow)
             ck_assert_int_eq(pipeline(prec, c, &w, 2, 3, 2, sums, scatter, NULL, &loss),
                              VICREG_OK);
-        struct kept before, after;
-        keep_terms(c, &before);
+        struct vsnap before, after;
+        vsnap_take(c, &before);
         memset(sums, 0, sl * sizeof(double));
         memset(scatter, 0, cl * sizeof(double));
         for (size_t v = 0; v < count; v++)
@@ -486,7 +470,7 @@ START_TEST(phase_allocation_fails)
                 for (size_t b = 0; b < n * d * elem_of(prec); b++)
                     ck_assert_msg(((unsigned char *)g[v])[b] == SENTINEL_BYTE,
                                   "%s: gradient %zu written", what, v);
-            keep_terms(c, &after);
+            vsnap_take(c, &after);
             ck_assert_msg(memcmp(&before, &after, sizeof before) == 0, "%s: terms changed", what);
         }
         /* Recovery: the same context against a fresh one. */
@@ -536,6 +520,47 @@ static const struct step scenario[] = {
 };
 #define N_STEPS (sizeof scenario / sizeof scenario[0])
 
+/* Step s of the scenario (an ah_step_fn). */
+static int scenario_step(vicreg_ctx **pc, size_t s, const char *what)
+{
+    const struct step *st = &scenario[s];
+    vicreg_ctx *c = *pc;
+    struct vsnap before, after;
+    int status;
+    if (st->kind == 0)
+        return ah_create_step(pc);
+    vsnap_take(c, &before);
+    if (st->kind == 2) {
+        status = vicreg_ctx_views_reserve(c, st->views, st->n, st->d, precision_key(st->prec));
+    } else {
+        struct views w;
+        struct vgrads all;
+        struct vout o;
+        views_make(&w, st->prec, 20 + s, st->views, st->n, st->d, 0);
+        w.pair = st->kind == 4;
+        vgrads_all(&all, st->views);
+        vout_init(&o, st->views, st->n, st->d);
+        status = vu_run(c, &w, 1, &all, st->kind == 3 ? 2 : 0,
+                        st->kind == 3 ? st->n - 4 : SIZE_MAX, &o);
+        vout_free(&o);
+        views_free(&w);
+    }
+    if (status != VICREG_OK) {
+        vsnap_take(c, &after);
+        ck_assert_msg(memcmp(&before, &after, sizeof before) == 0, "%s: the terms changed", what);
+    }
+    return status;
+}
+
+/* After step s failed: the context computes the step's shape like a
+ * fresh context (an ah_recover_fn). */
+static void scenario_recover(vicreg_ctx *c, size_t s, const char *what)
+{
+    const struct step *st = &scenario[s];
+    assert_like_fresh(st->prec, c, st->views ? st->views : 3, st->n ? st->n : 6,
+                      st->d ? st->d : 4, what);
+}
+
 START_TEST(every_failure_point)
 {
     /* Fail allocation k + 1 of a fixed scenario, for every k until the
@@ -543,83 +568,7 @@ START_TEST(every_failure_point)
      * fails returns VICREG_ERR_NO_MEMORY (every other step VICREG_OK),
      * writes nothing (vu_run checks), keeps the terms, and leaves a context
      * that computes like a fresh one. */
-    long k;
-    int injected = 0;
-    for (k = 0; k < 300; k++) {
-        vicreg_ctx *c = NULL;
-        int failed_at = -1;
-        fail_after(k);
-        for (size_t s = 0; s < N_STEPS && failed_at < 0; s++) {
-            const struct step *st = &scenario[s];
-            const long fail_before = vicreg_test_fail_alloc_after, allocs_before = allocs();
-            char what[96];
-            int status;
-            struct kept before, after;
-            snprintf(what, sizeof what, "allocation %ld fails, step %zu", k + 1, s);
-            if (st->kind == 0) {
-                status = vicreg_ctx_create(&c);
-                if (status != VICREG_OK)
-                    c = NULL;
-            } else {
-                keep_terms(c, &before);
-                if (st->kind == 2) {
-                    status = vicreg_ctx_views_reserve(c, st->views, st->n, st->d,
-                                                      precision_key(st->prec));
-                } else {
-                    struct views w;
-                    struct vgrads all;
-                    struct vout o;
-                    views_make(&w, st->prec, 20 + s, st->views, st->n, st->d, 0);
-                    vgrads_all(&all, st->views);
-                    vout_init(&o, st->views, st->n, st->d);
-                    if (st->kind == 4) {
-                        void *ga = sentinel_buffer(st->prec, st->n * st->d);
-                        void *gb = sentinel_buffer(st->prec, st->n * st->d);
-                        void *g0 = sentinel_buffer(st->prec, st->n * st->d);
-                        double loss = -1.0;
-                        status = prec_loss(st->prec, c, st->n, st->d, w.z[0], st->d, w.z[1],
-                                           st->d, &loss, ga, st->d, gb, st->d);
-                        if (status != VICREG_OK) {
-                            ck_assert(loss == -1.0);
-                            ck_assert(memcmp(ga, g0, st->n * st->d * elem_of(st->prec)) == 0);
-                            ck_assert(memcmp(gb, g0, st->n * st->d * elem_of(st->prec)) == 0);
-                        }
-                        free(ga);
-                        free(gb);
-                        free(g0);
-                    } else {
-                        status = vu_run(c, &w, 1, &all, st->kind == 3 ? 2 : 0,
-                                        st->kind == 3 ? st->n - 4 : SIZE_MAX, &o);
-                    }
-                    vout_free(&o);
-                    views_free(&w);
-                }
-                if (status != VICREG_OK) {
-                    keep_terms(c, &after);
-                    ck_assert_msg(memcmp(&before, &after, sizeof before) == 0,
-                                  "%s: the terms changed", what);
-                }
-            }
-            const int hit = fail_before >= 0 && allocs() - allocs_before > fail_before;
-            ck_assert_msg(status == (hit ? VICREG_ERR_NO_MEMORY : VICREG_OK), "%s: got %s", what,
-                          vicreg_status_name(status));
-            if (hit) {
-                failed_at = (int)s;
-                injected++;
-                fail_after(-1);
-                if (!c)
-                    ck_assert_int_eq(vicreg_ctx_create(&c), VICREG_OK);
-                assert_like_fresh(st->prec, c, st->views ? st->views : 3, st->n ? st->n : 6,
-                                  st->d ? st->d : 4, what);
-            }
-        }
-        fail_after(-1);
-        vicreg_ctx_destroy(c);
-        if (failed_at < 0)
-            break;
-    }
-    ck_assert_msg(k < 300, "the scenario never ran to its end");
-    ck_assert_int_eq(injected, k);
+    const long k = ah_every_failure_point(N_STEPS, 300, scenario_step, scenario_recover);
     /* At least: the context, a first scratch, a reserve and two growths. */
     ck_assert_int_ge(k, 5);
 }

@@ -18,16 +18,13 @@
  * for a covariance term, the mean square entry (times d in the paper
  * convention) for s_bar (0 with one view), 1 for a collapsed fraction.
  */
-#define _POSIX_C_SOURCE 200809L
-
-#include <dirent.h>
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vecfile.h"
 #include "viewsutil.h"
 
 #ifndef VICREG_VECTORS_DIR
@@ -59,96 +56,13 @@ struct vvcase {
 };
 
 /* ------------------------------------------------------------------------
- * Loader
+ * Loader (the reading itself is vecfile.c's)
  * ------------------------------------------------------------------------ */
 
-static char *slurp(const char *path, char *err, size_t errlen)
+/* A vf_free_fn. */
+static void vvcase_free(void *p)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    size_t len = 0, cap = 65536;
-    char *buf = malloc(cap);
-    for (size_t got; buf != NULL && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        if (cap - len < 4097) {
-            char *nbuf = realloc(buf, 2 * cap);
-            if (nbuf == NULL)
-                free(buf);
-            buf = nbuf;
-            cap *= 2;
-        }
-    }
-    const int bad = ferror(f);
-    fclose(f);
-    if (buf == NULL || bad) {
-        free(buf);
-        snprintf(err, errlen, bad ? "read error" : "out of memory");
-        return NULL;
-    }
-    buf[len] = '\0';
-    /* Blank out the comment lines. */
-    for (char *line = buf; *line != '\0';) {
-        char *end = strchr(line, '\n');
-        if (*line == '#')
-            memset(line, ' ', end ? (size_t)(end - line) : strlen(line));
-        if (end == NULL)
-            break;
-        line = end + 1;
-    }
-    return buf;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    const double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_count(const char *s, size_t max, size_t *out)
-{
-    char *end;
-    errno = 0;
-    const unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE || v > max)
-        return 0;
-    *out = (size_t)v;
-    return 1;
-}
-
-/* The label tok (NULL: read it), then count numbers into m; f32 rounds
- * each to float. */
-static int parse_matrix(char **save, char *tok, const char *label, size_t count, double *m,
-                        int f32, char *err, size_t errlen)
-{
-    if (tok == NULL)
-        tok = strtok_r(NULL, " \t\r\n", save);
-    if (tok == NULL || strcmp(tok, label) != 0) {
-        snprintf(err, errlen, "expected '%s', found '%s'", label, tok ? tok : "end of file");
-        return 0;
-    }
-    for (size_t k = 0; k < count; k++) {
-        double v;
-        tok = strtok_r(NULL, " \t\r\n", save);
-        if (tok == NULL || !parse_double(tok, &v)) {
-            snprintf(err, errlen, "%s: entry %zu: bad number '%s'", label, k,
-                     tok ? tok : "end of file");
-            return 0;
-        }
-        m[k] = f32 ? (double)(float)v : v;
-    }
-    return 1;
-}
-
-static void vvcase_free(struct vvcase *c)
-{
+    struct vvcase *c = p;
     for (size_t v = 0; v < VU_CAP; v++) {
         free(c->z[v]);
         free(c->g[v]);
@@ -175,114 +89,76 @@ static void set_zero_scales(struct vvcase *c)
     c->zero_scale_inv = sq / (double)(c->views * n * d) * (c->p.paper ? (double)d : 1.0);
 }
 
-/* Loads one file; returns 1, or 0 with a message in err. */
-static int load_case(const char *dir, const char *fname, struct vvcase *c, char *err,
-                     size_t errlen)
+/* Reads one file into the struct vvcase at out (a vf_load_fn). */
+static int load_case(struct vf_reader *r, const char *fname, void *out, char *err, size_t errlen)
 {
-    enum { K_NAME, K_VIEWS, K_G, K_N, K_D, K_CONV, K_INPUTS, K_LAMBDA, K_MU, K_NU, K_GAMMA,
-           K_EPS, K_SEED, K_LOSS, K_INV, K_WSUM, N_KEYS };
+    enum { K_VIEWS, K_G, K_INPUTS, K_LOSS, K_INV, K_WSUM, N_KEYS };
     static const char *const keys[N_KEYS] = {
-        "name", "views", "global_views", "n", "d", "convention", "inputs", "lambda", "mu",
-        "nu", "gamma", "eps", "seed", "loss", "invariance", "weight_sum",
+        "views", "global_views", "inputs", "loss", "invariance", "weight_sum",
     };
-    char path[1024], *save = NULL, *tok;
+    struct vvcase *c = out;
+    const struct vf_meta m = { c->name, sizeof c->name, &c->n, &c->d, &c->p };
+    char *key, *val;
     unsigned seen = 0;
     unsigned char vseen[VU_CAP][N_FILE_VTERMS];
-    int ok = 0;
+    int more;
 
-    memset(c, 0, sizeof *c);
     memset(vseen, 0, sizeof vseen);
     snprintf(c->file, sizeof c->file, "%s", fname);
-    snprintf(path, sizeof path, "%s/%s", dir, fname);
-    char *buf = slurp(path, err, errlen);
-    if (buf == NULL)
+    /* After the metadata: the keys of this format. */
+    while ((more = vf_next_key(r, &m, &key, &val, err, errlen)) > 0) {
+        int good = 1;
+        size_t u = 0;
+        switch (vf_key_index(key, keys, N_KEYS, &seen, err, errlen)) {
+        case -2: return 0;
+        case K_VIEWS: good = vf_count(val, VICREG_MAX_VIEWS, &c->views) && c->views >= 1; break;
+        case K_G:
+            good = vf_count(val, VICREG_MAX_VIEWS, &u);
+            c->global_views = (int)u;
+            break;
+        case K_INPUTS:
+            good = strcmp(val, "f32") == 0 || strcmp(val, "f64") == 0;
+            c->f32_inputs = strcmp(val, "f32") == 0;
+            break;
+        case K_LOSS: good = vf_double(val, &c->loss); break;
+        case K_INV: good = vf_double(val, &c->invariance); break;
+        case K_WSUM: good = vf_double(val, &c->weight_sum); break;
+        default: {
+            /* <value>_<view> */
+            int handled = 0;
+            for (int t = 0; t < N_FILE_VTERMS && !handled; t++) {
+                const size_t len = strlen(vterm_keys[t]);
+                size_t view;
+                if (strncmp(key, vterm_keys[t], len) != 0 || key[len] != '_' ||
+                    !vf_count(key + len + 1, VICREG_MAX_VIEWS - 1, &view))
+                    continue;
+                handled = 1;
+                good = !vseen[view][t] && vf_double(val, &c->vterms[view][t]);
+                vseen[view][t] = 1;
+            }
+            if (!handled) {
+                snprintf(err, errlen, "unknown key '%s=%s'", key, val);
+                return 0;
+            }
+        }
+        }
+        if (!good) {
+            snprintf(err, errlen, "bad or duplicate key '%s=%s'", key, val);
+            return 0;
+        }
+    }
+    if (more < 0 || !vf_all_keys(seen, N_KEYS, err, errlen))
         return 0;
-    tok = strtok_r(buf, " \t\r\n", &save);
-    if (tok == NULL || strcmp(tok, "vicreg-views-vector-v1") != 0) {
-        snprintf(err, errlen, "not a vicreg-views-vector-v1 file");
-        goto out;
-    }
-    for (;;) {
-        tok = strtok_r(NULL, " \t\r\n", &save);
-        if (tok == NULL) {
-            snprintf(err, errlen, "no data");
-            goto out;
-        }
-        char *eq = strchr(tok, '=');
-        if (eq == NULL)
-            break; /* the first label */
-        *eq = '\0';
-        const char *key = tok, *val = eq + 1;
-        int handled = 0, good = 1;
-        for (int k = 0; k < N_KEYS && !handled; k++) {
-            if (strcmp(key, keys[k]) != 0)
-                continue;
-            handled = 1;
-            if (seen & (1u << k)) {
-                snprintf(err, errlen, "duplicate key %s", key);
-                goto out;
-            }
-            seen |= 1u << k;
-            size_t u = 0;
-            switch (k) {
-            case K_NAME: snprintf(c->name, sizeof c->name, "%s", val); break;
-            case K_VIEWS: good = parse_count(val, VICREG_MAX_VIEWS, &c->views) && c->views >= 1; break;
-            case K_G:
-                good = parse_count(val, VICREG_MAX_VIEWS, &u);
-                c->global_views = (int)u;
-                break;
-            case K_N: good = parse_count(val, 100000, &c->n) && c->n >= 2; break;
-            case K_D: good = parse_count(val, 100000, &c->d) && c->d >= 1; break;
-            case K_CONV:
-                good = strcmp(val, "reference") == 0 || strcmp(val, "paper") == 0;
-                c->p.paper = strcmp(val, "paper") == 0;
-                break;
-            case K_INPUTS:
-                good = strcmp(val, "f32") == 0 || strcmp(val, "f64") == 0;
-                c->f32_inputs = strcmp(val, "f32") == 0;
-                break;
-            case K_LAMBDA: good = parse_double(val, &c->p.lambda); break;
-            case K_MU: good = parse_double(val, &c->p.mu); break;
-            case K_NU: good = parse_double(val, &c->p.nu); break;
-            case K_GAMMA: good = parse_double(val, &c->p.gamma); break;
-            case K_EPS: good = parse_double(val, &c->p.eps); break;
-            case K_LOSS: good = parse_double(val, &c->loss); break;
-            case K_INV: good = parse_double(val, &c->invariance); break;
-            case K_WSUM: good = parse_double(val, &c->weight_sum); break;
-            default: break; /* seed: informative only */
-            }
-        }
-        /* <value>_<view> */
-        for (int k = 0; k < N_FILE_VTERMS && !handled; k++) {
-            const size_t len = strlen(vterm_keys[k]);
-            size_t view;
-            if (strncmp(key, vterm_keys[k], len) != 0 || key[len] != '_' ||
-                !parse_count(key + len + 1, VICREG_MAX_VIEWS - 1, &view))
-                continue;
-            handled = 1;
-            good = !vseen[view][k] && parse_double(val, &c->vterms[view][k]);
-            vseen[view][k] = 1;
-        }
-        if (!handled || !good) {
-            snprintf(err, errlen, "%s key '%s=%s'", handled ? "bad or duplicate" : "unknown", key,
-                     val);
-            goto out;
-        }
-    }
-    if (seen != (1u << N_KEYS) - 1) {
-        snprintf(err, errlen, "missing metadata (keys seen 0x%x)", seen);
-        goto out;
-    }
     if ((size_t)c->global_views > c->views) {
         snprintf(err, errlen, "global_views %d > views %zu", c->global_views, c->views);
-        goto out;
+        return 0;
     }
     for (size_t v = 0; v < VU_CAP; v++)
         for (int k = 0; k < N_FILE_VTERMS; k++)
             if (vseen[v][k] != (v < c->views)) {
                 snprintf(err, errlen, "%s_%zu %s", vterm_keys[k], v,
                          vseen[v][k] ? "beyond the views" : "missing");
-                goto out;
+                return 0;
             }
     const size_t count = c->n * c->d;
     for (size_t v = 0; v < c->views; v++) {
@@ -290,39 +166,23 @@ static int load_case(const char *dir, const char *fname, struct vvcase *c, char 
         c->g[v] = malloc(count * sizeof(double));
         if (!c->z[v] || !c->g[v]) {
             snprintf(err, errlen, "out of memory");
-            goto out;
+            return 0;
         }
     }
     for (size_t v = 0; v < c->views; v++) {
         char label[32];
         snprintf(label, sizeof label, "z%zu", v);
-        if (!parse_matrix(&save, v == 0 ? tok : NULL, label, count, c->z[v], c->f32_inputs, err,
-                          errlen))
-            goto out;
+        if (!vf_matrix(r, label, count, c->z[v], c->f32_inputs, err, errlen))
+            return 0;
     }
     for (size_t v = 0; v < c->views; v++) {
         char label[32];
         snprintf(label, sizeof label, "grad%zu", v);
-        if (!parse_matrix(&save, NULL, label, count, c->g[v], 0, err, errlen))
-            goto out;
-    }
-    tok = strtok_r(NULL, " \t\r\n", &save);
-    if (tok != NULL) {
-        snprintf(err, errlen, "trailing data '%s'", tok);
-        goto out;
+        if (!vf_matrix(r, label, count, c->g[v], 0, err, errlen))
+            return 0;
     }
     set_zero_scales(c);
-    ok = 1;
-out:
-    free(buf);
-    if (!ok)
-        vvcase_free(c);
-    return ok;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return 1;
 }
 
 struct vvset {
@@ -334,46 +194,15 @@ struct vvset {
  * is none or if any does not parse. */
 static struct vvset load_all(void)
 {
-    struct vvset set = { NULL, 0 };
-    char **names = NULL;
-    size_t count = 0, cap = 0;
-    DIR *dir = opendir(VIEWS_DIR);
-    ck_assert_msg(dir != NULL, "cannot open %s: %s", VIEWS_DIR, strerror(errno));
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-        const size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= 4 || strcmp(e->d_name + len - 4, ".vec") != 0)
-            continue;
-        if (count == cap) {
-            cap = cap ? 2 * cap : 64;
-            names = realloc(names, cap * sizeof *names);
-            ck_assert_ptr_nonnull(names);
-        }
-        names[count] = malloc(len + 1);
-        ck_assert_ptr_nonnull(names[count]);
-        memcpy(names[count++], e->d_name, len + 1);
-    }
-    closedir(dir);
-    ck_assert_msg(count > 0, "no vector files (*.vec) in %s: run scripts/gen_views_vectors.py",
-                  VIEWS_DIR);
-    qsort(names, count, sizeof *names, cmp_names);
-    set.cases = calloc(count, sizeof *set.cases);
-    ck_assert_ptr_nonnull(set.cases);
-    for (size_t k = 0; k < count; k++) {
-        char err[256];
-        ck_assert_msg(load_case(VIEWS_DIR, names[k], &set.cases[k], err, sizeof err),
-                      "%s/%s: %s", VIEWS_DIR, names[k], err);
-        free(names[k]);
-        set.count++;
-    }
-    free(names);
+    struct vvset set;
+    set.cases = vf_load_all(VIEWS_DIR, "vicreg-views-vector-v1", "scripts/gen_views_vectors.py",
+                            sizeof *set.cases, load_case, vvcase_free, &set.count);
     return set;
 }
 
 static void free_all(struct vvset *set)
 {
-    for (size_t k = 0; k < set->count; k++)
-        vvcase_free(&set->cases[k]);
-    free(set->cases);
+    vf_free_all(set->cases, set->count, sizeof *set->cases, vvcase_free);
 }
 
 /* ------------------------------------------------------------------------
@@ -569,11 +398,6 @@ END_TEST
 
 Suite *views_vectors_suite(void)
 {
-    const struct tu_tcase tc = {
-        .name = "torch",
-        .timeout = 120,
-        .tests = { TU_TEST(view_vector_files), TU_TEST(reference_against_view_vectors),
-                   TU_LOOP(library_against_view_vectors, 0, 2) },
-    };
-    return tu_suite("views-vectors", &tc, 1);
+    return vf_suite("views-vectors", view_vector_files, reference_against_view_vectors,
+                    library_against_view_vectors);
 }

@@ -24,7 +24,8 @@ Suite *values_suite(void);
 Suite *gradients_suite(void);
 Suite *vectors_suite(void);
 Suite *threads_suite(void);
-/* The 1.1 additions; their shared helpers are in shardutil.h. */
+/* The 1.1 additions; their shared helpers are in shardutil.h (and, for
+ * shard-values and shard-errors, the pairs of viewsutil.h). */
 Suite *shard_values_suite(void);
 Suite *shard_gradients_suite(void);
 Suite *loss_rows_suite(void);

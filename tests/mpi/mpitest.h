@@ -81,6 +81,77 @@ double mt_at(const void *buf, size_t i, size_t j, size_t ld, int precision);
 /* |x - y| / max(|y|, DBL_MIN). */
 double mt_rel(double x, double y);
 
+/* The element size of a precision; element k of a buffer of it set to v
+ * (rounded to float for float32); the other precision. */
+size_t mt_elem_size(int precision);
+void mt_put(void *buf, size_t k, double v, int precision);
+int mt_other_precision(int precision);
+
+/* "reduce", "gather" or "auto"; "f32" or "f64". */
+const char *mt_strategy_name(int strategy);
+const char *mt_precision_name(int precision);
+
+/* free() of each of the count pointers. */
+void mt_free_all(void *const *p, size_t count);
+
+/* The parameters of the agreement tests, not the defaults everywhere so
+ * that the agreement compares real values: the convention, mu = 20,
+ * eps = 1e-3, and the parameter key set to value. */
+void mt_set_params(vicreg_ctx *ctx, int convention, int key, double value);
+
+/* This process's gradient rows (rows x d of a buffer with leading
+ * dimension ld) gathered, in rank order of comm as the layout l places
+ * them, into a new packed n x d array on rank 0 of comm (NULL elsewhere). */
+double *mt_gather_rows(const void *g, size_t rows, size_t d, size_t ld, int precision,
+                       const struct mt_layout *l, MPI_Comm comm);
+
+/* max |rows - scale want| / max |scale want| over n x d (want packed in
+ * the precision): gathered gradient rows against one process's. */
+double mt_rows_error(const double *rows, const void *want, size_t n, size_t d, int precision,
+                     double scale);
+
+/* The agreement with one process that vicreg_mpi.h claims, and the
+ * largest errors seen, worst[precision is float64][values, gradients]:
+ * noted, and printed by rank 0 (reduced over the processes; every process
+ * calls it). */
+#define MT_TOL_F64 1e-12
+#define MT_TOL_F32 1e-5
+void mt_note_worst(double worst[2][2], int precision, int which, double err);
+void mt_print_worst(const char *what, double worst[2][2]);
+
+/* The header's byte model for a step of `views` views (two for the
+ * two-batch calls) written out independently, without the (P - 1) / P
+ * factor, and the strategy its automatic rule picks. */
+double mt_reduce_volume(size_t views, size_t d);
+double mt_gather_volume(size_t views, size_t n, size_t d, int precision);
+int mt_expected_strategy(int setting, size_t views, size_t n, size_t d, int precision);
+
+/* The strategy set, and a report key read, through the handle h when it
+ * is not NULL, else on ctx (the 1.0 calls' state). */
+int mt_set_strategy(vicreg_ctx *ctx, vicreg_mpi_ctx *h, int strategy);
+int mt_get_info(vicreg_ctx *ctx, const vicreg_mpi_ctx *h, int key, double *value);
+
+/* The strategy of a case's steps: through a new handle on ctx over
+ * MPI_COMM_WORLD (returned) when via_handle, else on ctx (NULL returned);
+ * both expected to succeed. */
+vicreg_mpi_ctx *mt_strategy_on(vicreg_ctx *ctx, int via_handle, int strategy, const char *what);
+
+/* The report of the last step, through the handle h or else ctx's, on a
+ * communicator of nprocs processes: every key there, the strategy the
+ * setting picks, V, N and P, the bytes of both strategies by the model and
+ * the bytes of the one used. */
+void mt_expect_report(vicreg_ctx *ctx, vicreg_mpi_ctx *h, int nprocs, size_t views, size_t n,
+                      size_t d, int precision, int setting, const char *what);
+
+/* The layout of the error tests: equal shards of n rows; with one_row,
+ * one row on process 0 and none elsewhere (N < 2); with empty_last, the
+ * last process's rows on process 0 (an empty shard). */
+struct mt_layout mt_fault_layout(size_t n, int one_row, int empty_last);
+
+/* The next, correct step after an error gives the loss of the whole
+ * batch: finite, and the same on every process (every process calls it). */
+void mt_expect_same_loss(double loss, const char *what);
+
 /* Calls the _f32 or _f64 MPI loss on arrays of that precision. */
 int mt_mpi_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t n, size_t d,
                 const void *za, size_t lda, const void *zb, size_t ldb, double *loss,
@@ -98,14 +169,13 @@ int mt_loss(int precision, vicreg_ctx *ctx, size_t n, size_t d,
 
 /* The views calls (since 1.2) on arrays of the precision: z and grad
  * hold `views` untyped pointers to arrays of that precision (or are
- * NULL; so may each grad[v] be). On a context and a communicator, through
- * a handle, and libvicreg's single-process vicreg_views_loss_*. */
-int mt_mpi_views_loss(int precision, vicreg_ctx *ctx, MPI_Comm comm, size_t views, size_t n,
+ * NULL; so may each grad[v] be). Through the handle h when it is not NULL
+ * (vicreg_mpi_ctx_views_loss_*), else on ctx over MPI_COMM_WORLD
+ * (vicreg_mpi_views_loss_*); and libvicreg's single-process
+ * vicreg_views_loss_*. */
+int mt_mpi_views_loss(int precision, vicreg_ctx *ctx, vicreg_mpi_ctx *h, size_t views, size_t n,
                       size_t d, const void *const *z, const size_t *ldz, double *loss,
                       void *const *grad, const size_t *ldgrad);
-int mt_mpi_ctx_views_loss(int precision, vicreg_mpi_ctx *h, size_t views, size_t n, size_t d,
-                          const void *const *z, const size_t *ldz, double *loss,
-                          void *const *grad, const size_t *ldgrad);
 int mt_views_loss(int precision, vicreg_ctx *ctx, size_t views, size_t n, size_t d,
                   const void *const *z, const size_t *ldz, double *loss, void *const *grad,
                   const size_t *ldgrad);

@@ -71,17 +71,6 @@ static const struct {
 #define D 6
 #define LD (D + 2) /* room for the d + 1 fault */
 
-/* A handle on ctx over MPI_COMM_WORLD, with the strategy set. */
-static vicreg_mpi_ctx *make_handle(vicreg_ctx *ctx, int strategy)
-{
-    vicreg_mpi_ctx *h = NULL;
-    MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h), VICREG_OK,
-                     "vicreg_mpi_ctx_create");
-    MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, strategy), VICREG_OK,
-                     "vicreg_mpi_ctx_set_strategy");
-    return h;
-}
-
 /* One fault, one strategy, one precision of the correct processes; the
  * 1.0 calls, or a handle (via_handle). */
 static void fault_case(int k, int strategy, int precision, const double *za, const double *zb,
@@ -93,36 +82,21 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
     int want = via_handle && foreign ? VICREG_OK : faults[k].status;
     char what[128];
     snprintf(what, sizeof what, "%s (%s, %s, P=%d%s)", faults[k].name,
-             strategy == VICREG_MPI_STRATEGY_REDUCE ? "reduce" : "gather",
-             precision == VICREG_PRECISION_F32 ? "f32" : "f64", mt_nprocs,
+             mt_strategy_name(strategy), mt_precision_name(precision), mt_nprocs,
              via_handle ? ", handle" : "");
 
     /* Equal shards; for the N < 2 case one row on process 0 and none
      * elsewhere; for the NULL arrays, the last process's shard is empty. */
-    struct mt_layout l;
-    mt_layouts(N_ROWS, mt_nprocs, &l, 1);
-    if (fault == F_TOO_FEW_ROWS) {
-        memset(l.counts, 0, sizeof l.counts);
-        l.counts[0] = 1;
-    }
-    if (fault == F_EMPTY_NULLS && mt_nprocs > 1) {
-        l.counts[0] += l.counts[mt_nprocs - 1];
-        l.counts[mt_nprocs - 1] = 0;
-    }
+    const struct mt_layout l =
+        mt_fault_layout(N_ROWS, fault == F_TOO_FEW_ROWS, fault == F_EMPTY_NULLS);
     size_t rows = l.counts[mt_rank], row0 = mt_row0(&l, mt_rank);
 
-    int p = precision;
-    if (fault == F_PRECISION && faulty)
-        p = precision == VICREG_PRECISION_F64 ? VICREG_PRECISION_F32 : VICREG_PRECISION_F64;
+    const int p = fault == F_PRECISION && faulty ? mt_other_precision(precision) : precision;
     void *sa = mt_shard(za, D, row0, rows, LD, p), *sb = mt_shard(zb, D, row0, rows, LD, p);
     void *ga = mt_sentinel_buffer(rows, LD, p), *gb = mt_sentinel_buffer(rows, LD, p);
     vicreg_ctx *ctx = NULL;
-    vicreg_mpi_ctx *h = NULL;
     MT_EXPECT(vicreg_ctx_create(&ctx) == VICREG_OK, "vicreg_ctx_create failed");
-    if (via_handle)
-        h = make_handle(ctx, strategy);
-    else
-        vicreg_mpi_set_strategy(ctx, strategy);
+    vicreg_mpi_ctx *h = mt_strategy_on(ctx, via_handle, strategy, what);
 
     /* The fault, on the last process only. */
     const void *a = sa, *b = sb;
@@ -143,10 +117,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
         case F_STRATEGY: {
             int other = strategy == VICREG_MPI_STRATEGY_REDUCE ? VICREG_MPI_STRATEGY_GATHER
                                                                : VICREG_MPI_STRATEGY_REDUCE;
-            if (via_handle)
-                vicreg_mpi_ctx_set_strategy(h, other);
-            else
-                vicreg_mpi_set_strategy(ctx, other);
+            mt_set_strategy(ctx, h, other);
             break;
         }
         case F_NULL_ZA:
@@ -159,16 +130,10 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
             use = NULL;
             break;
         case F_NAN:
-            if (p == VICREG_PRECISION_F32)
-                ((float *)sa)[LD + 1] = NAN;
-            else
-                ((double *)sa)[LD + 1] = NAN;
+            mt_put(sa, LD + 1, NAN, p);
             break;
         case F_INF_B:
-            if (p == VICREG_PRECISION_F32)
-                ((float *)sb)[2] = INFINITY;
-            else
-                ((double *)sb)[2] = INFINITY;
+            mt_put(sb, 2, INFINITY, p);
             break;
         case F_LD:
             lda = D - 1;
@@ -193,7 +158,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
             MT_EXPECT_STATUS(vicreg_mpi_set_strategy(ctx, strategy), VICREG_ERR_INVALID_ARGUMENT,
                              "set_strategy on a foreign buffer");
             if (via_handle)
-                h = make_handle(ctx, strategy);
+                h = mt_strategy_on(ctx, 1, strategy, what);
             break;
         }
         case F_EMPTY_NULLS:
@@ -234,10 +199,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
     }
     vicreg_ctx_set_param(ctx, VICREG_PARAM_INVARIANCE_COEFF, 25.0);
     vicreg_ctx_set_param(ctx, VICREG_PARAM_GRAD_SCALE, 1.0);
-    if (via_handle)
-        vicreg_mpi_ctx_set_strategy(h, strategy);
-    else
-        vicreg_mpi_set_strategy(ctx, strategy);
+    mt_set_strategy(ctx, h, strategy);
     if (fault != F_TOO_FEW_ROWS) {
         void *ca = mt_shard(za, D, row0, rows, LD, precision);
         void *cb = mt_shard(zb, D, row0, rows, LD, precision);
@@ -247,10 +209,7 @@ static void fault_case(int k, int strategy, int precision, const double *za, con
                             : mt_mpi_loss(precision, ctx, MPI_COMM_WORLD, rows, D, ca, LD, cb,
                                           LD, &again, NULL, 0, NULL, 0);
         MT_EXPECT_STATUS(status, VICREG_OK, what);
-        double first = again;
-        MPI_Bcast(&first, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-        MT_EXPECT(again == first && isfinite(again), "%s: after the error, loss %.17g here, %.17g on 0",
-                  what, again, first);
+        mt_expect_same_loss(again, what);
         if (fault == F_EMPTY_NULLS) {
             MT_EXPECT(loss == again, "%s: loss %.17g with NULL arrays, %.17g without", what, loss,
                       again);

@@ -24,9 +24,6 @@
 /* The handle's fields, to watch its buffer (views_reuse_test). */
 #include "../../src/mpi/internal.h"
 
-#define TOL_F64 1e-12
-#define TOL_F32 1e-5
-
 /* The most views a test here makes. */
 #define MAX_V 8
 
@@ -41,48 +38,8 @@ static const int view_terms[] = {
 #define N_HEAD 4
 #define N_VALUES (N_HEAD + N_VIEW_TERMS * MAX_V)
 
-/* The largest relative errors seen, [f32, f64][values, gradients]. */
+/* The largest relative errors seen (mt_note_worst). */
 static double worst[2][2];
-
-static int pix(int precision)
-{
-    return precision == VICREG_PRECISION_F64;
-}
-
-static const char *strategy_name(int s)
-{
-    return s == VICREG_MPI_STRATEGY_REDUCE ? "reduce"
-           : s == VICREG_MPI_STRATEGY_GATHER ? "gather"
-                                              : "auto";
-}
-
-static const char *precision_name(int p)
-{
-    return p == VICREG_PRECISION_F32 ? "f32" : "f64";
-}
-
-/* The header's byte model for V views, written out independently
- * (without the (P - 1) / P factor). */
-static double reduce_volume(size_t views, size_t d)
-{
-    double v = (double)views, dd = (double)d;
-    return 16.0 * (v * dd * (dd + 1.0) / 2.0 + v * dd + 2.0);
-}
-
-static double gather_volume(size_t views, size_t n, size_t d, int precision)
-{
-    double e = precision == VICREG_PRECISION_F32 ? 4.0 : 8.0;
-    return (double)n * (double)views * (double)d * e;
-}
-
-static int expected_strategy(int setting, size_t views, size_t n, size_t d, int precision)
-{
-    if (setting != VICREG_MPI_STRATEGY_AUTO)
-        return setting;
-    return gather_volume(views, n, d, precision) < reduce_volume(views, d)
-               ? VICREG_MPI_STRATEGY_GATHER
-               : VICREG_MPI_STRATEGY_REDUCE;
-}
 
 /* V views of n x d, packed one after the other (view v at z + v n d):
  * view 0 is a test batch, view v > 0 view 0 plus noise of its own size,
@@ -99,31 +56,10 @@ static double *make_views(uint64_t seed, size_t views, size_t n, size_t d)
     return z;
 }
 
+/* The agreement tests' parameters with G = global. */
 static void set_params(vicreg_ctx *ctx, int convention, size_t global)
 {
-    int ok = vicreg_ctx_set_param(ctx, VICREG_PARAM_CONVENTION, convention) == VICREG_OK
-             && vicreg_ctx_set_param(ctx, VICREG_PARAM_VARIANCE_COEFF, 20.0) == VICREG_OK
-             && vicreg_ctx_set_param(ctx, VICREG_PARAM_EPSILON, 1e-3) == VICREG_OK
-             && vicreg_ctx_set_param(ctx, VICREG_PARAM_GLOBAL_VIEWS, (double)global)
-                    == VICREG_OK;
-    MT_EXPECT(ok, "setting the parameters failed");
-}
-
-/* This process's gradient rows of one view as packed doubles. */
-static double *pack_rows(const void *g, size_t n, size_t d, size_t ld, int precision)
-{
-    double *out = malloc((n * d > 0 ? n * d : 1) * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            out[i * d + j] = mt_at(g, i, j, ld, precision);
-    return out;
-}
-
-/* free() of each of the count pointers. */
-static void free_all(void *const *p, size_t count)
-{
-    for (size_t k = 0; k < count; k++)
-        free(p[k]);
+    mt_set_params(ctx, convention, VICREG_PARAM_GLOBAL_VIEWS, (double)global);
 }
 
 struct views_case {
@@ -145,7 +81,7 @@ static void compare_on_root(const struct views_case *c, const double *values, in
 {
     const size_t V = c->views, n = c->n, d = c->d;
     const int p = c->precision;
-    const double tol = p == VICREG_PRECISION_F64 ? TOL_F64 : TOL_F32;
+    const double tol = p == VICREG_PRECISION_F64 ? MT_TOL_F64 : MT_TOL_F32;
     vicreg_ctx *ref = NULL;
     if (vicreg_ctx_create(&ref) != VICREG_OK) {
         MT_EXPECT(0, "%s: vicreg_ctx_create failed", what);
@@ -169,7 +105,7 @@ static void compare_on_root(const struct views_case *c, const double *values, in
         for (int t = 0; t < N_VIEW_TERMS; t++)
             vicreg_ctx_get_view_term(ref, view_terms[t], v, &want[N_HEAD + v * N_VIEW_TERMS + t]);
 
-    const int used = expected_strategy(c->strategy, V, n, d, p);
+    const int used = mt_expected_strategy(c->strategy, V, n, d, p);
     const size_t count = N_HEAD + V * N_VIEW_TERMS;
     for (int r = 0; r < nprocs; r++) {
         const double *got = values + (size_t)r * N_VALUES;
@@ -181,7 +117,7 @@ static void compare_on_root(const struct views_case *c, const double *values, in
             double e = want[k] == 0.0 ? fabs(got[k]) : mt_rel(got[k], want[k]);
             err = fmax(err, e);
         }
-        worst[pix(p)][0] = fmax(worst[pix(p)][0], err);
+        mt_note_worst(worst, p, 0, err);
         MT_EXPECT(err <= tol, "%s: process %d's loss or a term is %.3g off (relative)", what,
                   r, err);
         /* REDUCE always takes the covariance path; GATHER the batch's own. */
@@ -193,15 +129,8 @@ static void compare_on_root(const struct views_case *c, const double *values, in
     for (size_t v = 0; v < V; v++) {
         if (!rows[v])
             continue;
-        double err = 0.0, scale = 0.0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                double w = mt_at(g[v], i, j, d, p);
-                err = fmax(err, fabs(rows[v][i * d + j] - w));
-                scale = fmax(scale, fabs(w));
-            }
-        err /= scale;
-        worst[pix(p)][1] = fmax(worst[pix(p)][1], err);
+        const double err = mt_rows_error(rows[v], g[v], n, d, p, 1.0);
+        mt_note_worst(worst, p, 1, err);
         MT_EXPECT(err <= tol, "%s: the gradient rows of view %zu are %.3g off (relative to "
                   "the largest)", what, v, err);
     }
@@ -219,9 +148,9 @@ static void run_views_case(const struct views_case *c)
     const int p = c->precision;
     char what[200];
     snprintf(what, sizeof what, "views V=%zu G=%zu n=%zu d=%zu pad=%zu %s %s %s %s P=%d%s%s%s",
-             V, c->global, n, d, c->pad, c->layout->name, precision_name(p),
+             V, c->global, n, d, c->pad, c->layout->name, mt_precision_name(p),
              c->convention == VICREG_CONVENTION_PAPER ? "paper" : "reference",
-             strategy_name(c->strategy), mt_nprocs, c->via_handle ? " handle" : "",
+             mt_strategy_name(c->strategy), mt_nprocs, c->via_handle ? " handle" : "",
              c->no_grads ? " no-grads" : "", c->skip ? " some-grads" : "");
 
     const size_t rows = c->layout->counts[mt_rank], row0 = mt_row0(c->layout, mt_rank);
@@ -237,24 +166,15 @@ static void run_views_case(const struct views_case *c)
     }
 
     vicreg_ctx *ctx = NULL;
-    vicreg_mpi_ctx *h = NULL;
     MT_EXPECT(vicreg_ctx_create(&ctx) == VICREG_OK, "%s: vicreg_ctx_create failed", what);
     set_params(ctx, c->convention, c->global);
-    if (c->via_handle) {
-        MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h), VICREG_OK, what);
-        MT_EXPECT_STATUS(vicreg_mpi_ctx_set_strategy(h, c->strategy), VICREG_OK, what);
-    } else {
-        MT_EXPECT_STATUS(vicreg_mpi_set_strategy(ctx, c->strategy), VICREG_OK, what);
-    }
+    vicreg_mpi_ctx *h = mt_strategy_on(ctx, c->via_handle, c->strategy, what);
 
     double values[N_VALUES] = { 0 };
     const size_t *pldz = c->pad ? ldz : NULL, *pldg = c->pad ? ldg : NULL;
     void *const *pgrad = c->no_grads ? NULL : grad;
-    int status = c->via_handle
-                     ? mt_mpi_ctx_views_loss(p, h, V, rows, d, (const void *const *)z, pldz,
-                                             &values[0], pgrad, pldg)
-                     : mt_mpi_views_loss(p, ctx, MPI_COMM_WORLD, V, rows, d,
-                                         (const void *const *)z, pldz, &values[0], pgrad, pldg);
+    int status = mt_mpi_views_loss(p, ctx, h, V, rows, d, (const void *const *)z, pldz,
+                                   &values[0], pgrad, pldg);
     MT_EXPECT_STATUS(status, VICREG_OK, what);
     vicreg_ctx_get_term(ctx, VICREG_TERM_LOSS, &values[1]);
     vicreg_ctx_get_term(ctx, VICREG_TERM_INVARIANCE, &values[2]);
@@ -279,50 +199,17 @@ static void run_views_case(const struct views_case *c)
     }
 
     /* The report: the strategy, V, N, P and the header's bytes. */
-    double info[VICREG_MPI_INFO_VIEWS + 1] = { 0 };
-    for (int key = VICREG_MPI_INFO_STRATEGY; key <= VICREG_MPI_INFO_VIEWS; key++)
-        MT_EXPECT_STATUS(c->via_handle ? vicreg_mpi_ctx_get_info(h, key, &info[key])
-                                       : vicreg_mpi_get_info(ctx, key, &info[key]),
-                         VICREG_OK, what);
-    const int want_used = expected_strategy(c->strategy, V, n, d, p);
-    const double share = (double)(mt_nprocs - 1) / mt_nprocs;
-    MT_EXPECT(info[VICREG_MPI_INFO_STRATEGY] == want_used, "%s: used %s, expected %s", what,
-              strategy_name((int)info[VICREG_MPI_INFO_STRATEGY]), strategy_name(want_used));
-    MT_EXPECT(info[VICREG_MPI_INFO_VIEWS] == (double)V && info[VICREG_MPI_INFO_ROWS] == (double)n
-                  && info[VICREG_MPI_INFO_PROCESSES] == mt_nprocs,
-              "%s: the report says V=%g N=%g P=%g", what, info[VICREG_MPI_INFO_VIEWS],
-              info[VICREG_MPI_INFO_ROWS], info[VICREG_MPI_INFO_PROCESSES]);
-    MT_EXPECT(mt_rel(info[VICREG_MPI_INFO_BYTES_REDUCE], share * reduce_volume(V, d)) <= 1e-15
-                  && mt_rel(info[VICREG_MPI_INFO_BYTES_GATHER],
-                            share * gather_volume(V, n, d, p)) <= 1e-15,
-              "%s: reported bytes %g (reduce) %g (gather)", what,
-              info[VICREG_MPI_INFO_BYTES_REDUCE], info[VICREG_MPI_INFO_BYTES_GATHER]);
-    MT_EXPECT(info[VICREG_MPI_INFO_BYTES] == (want_used == VICREG_MPI_STRATEGY_REDUCE
-                                                  ? info[VICREG_MPI_INFO_BYTES_REDUCE]
-                                                  : info[VICREG_MPI_INFO_BYTES_GATHER]),
-              "%s: the reported bytes do not match the strategy", what);
+    mt_expect_report(ctx, h, mt_nprocs, V, n, d, p, c->strategy, what);
 
     /* Everyone's values and gradient rows to rank 0, in rank order. */
     double *all_values = mt_rank == 0 ? malloc((size_t)mt_nprocs * N_VALUES * sizeof(double))
                                       : NULL;
     MPI_Gather(values, N_VALUES, MPI_DOUBLE, all_values, N_VALUES, MPI_DOUBLE, 0,
                MPI_COMM_WORLD);
-    int counts[MT_MAX_PROCS], displs[MT_MAX_PROCS];
-    for (int r = 0; r < mt_nprocs; r++) {
-        counts[r] = (int)(c->layout->counts[r] * d);
-        displs[r] = (int)(mt_row0(c->layout, r) * d);
-    }
     double *all_rows[MAX_V] = { 0 };
-    for (size_t v = 0; v < V; v++) {
-        if (c->no_grads || ((c->skip >> v) & 1u))
-            continue;
-        double *mine = pack_rows(g[v], rows, d, ldg[v], p);
-        double *got = mt_rank == 0 ? malloc(n * d * sizeof(double)) : NULL;
-        MPI_Gatherv(mine, counts[mt_rank], MPI_DOUBLE, got, counts, displs, MPI_DOUBLE, 0,
-                    MPI_COMM_WORLD);
-        all_rows[v] = got;
-        free(mine);
-    }
+    for (size_t v = 0; v < V; v++)
+        if (!c->no_grads && !((c->skip >> v) & 1u))
+            all_rows[v] = mt_gather_rows(g[v], rows, d, ldg[v], p, c->layout, MPI_COMM_WORLD);
     if (mt_rank == 0)
         compare_on_root(c, all_values, mt_nprocs, all_rows, what);
 
@@ -414,12 +301,8 @@ static void read_bits(vicreg_ctx *ctx, vicreg_mpi_ctx *h, size_t views, double l
     for (size_t v = 0; v < views; v++)
         for (int t = 0; t < N_VIEW_TERMS; t++)
             vicreg_ctx_get_view_term(ctx, view_terms[t], v, &b->view_terms[v][t]);
-    for (int key = VICREG_MPI_INFO_STRATEGY; key <= VICREG_MPI_INFO_VIEWS; key++) {
-        if (h)
-            vicreg_mpi_ctx_get_info(h, key, &b->info[key]);
-        else
-            vicreg_mpi_get_info(ctx, key, &b->info[key]);
-    }
+    for (int key = VICREG_MPI_INFO_STRATEGY; key <= VICREG_MPI_INFO_VIEWS; key++)
+        mt_get_info(ctx, h, key, &b->info[key]);
 }
 
 /* One case of two_views_bitwise_test(): the two-batch call on one context
@@ -430,28 +313,20 @@ static void two_views_case(const double *z, size_t n, size_t d, const struct mt_
 {
     char what[160];
     snprintf(what, sizeof what, "two views vs two batches, G=%zu %s %s %s%s", global,
-             layout->name, precision_name(p), strategy_name(strategy),
+             layout->name, mt_precision_name(p), mt_strategy_name(strategy),
              via_handle ? " handle" : "");
     const size_t ld = d + 1, rows = layout->counts[mt_rank], row0 = mt_row0(layout, mt_rank);
-    const size_t bytes = (rows * ld > 0 ? rows * ld : 1) * (p == VICREG_PRECISION_F32 ? 4 : 8);
+    const size_t bytes = (rows * ld > 0 ? rows * ld : 1) * mt_elem_size(p);
     void *za = mt_shard(z, d, row0, rows, ld, p), *zb = mt_shard(z + n * d, d, row0, rows, ld, p);
     void *ga1 = mt_sentinel_buffer(rows, ld, p), *gb1 = mt_sentinel_buffer(rows, ld, p);
     void *ga2 = mt_sentinel_buffer(rows, ld, p), *gb2 = mt_sentinel_buffer(rows, ld, p);
     vicreg_ctx *c1 = NULL, *c2 = NULL;
-    vicreg_mpi_ctx *h1 = NULL, *h2 = NULL;
     vicreg_ctx_create(&c1);
     vicreg_ctx_create(&c2);
     set_params(c1, (int)global % 2, global == 0 ? 5 : global);
     set_params(c2, (int)global % 2, global);
-    if (via_handle) {
-        vicreg_mpi_ctx_create(c1, MPI_COMM_WORLD, &h1);
-        vicreg_mpi_ctx_create(c2, MPI_COMM_WORLD, &h2);
-        vicreg_mpi_ctx_set_strategy(h1, strategy);
-        vicreg_mpi_ctx_set_strategy(h2, strategy);
-    } else {
-        vicreg_mpi_set_strategy(c1, strategy);
-        vicreg_mpi_set_strategy(c2, strategy);
-    }
+    vicreg_mpi_ctx *h1 = mt_strategy_on(c1, via_handle, strategy, what);
+    vicreg_mpi_ctx *h2 = mt_strategy_on(c2, via_handle, strategy, what);
 
     double loss1 = 0.0, loss2 = 0.0;
     int status = via_handle ? mt_mpi_ctx_loss(p, h1, rows, d, za, ld, zb, ld, &loss1, ga1, ld,
@@ -462,9 +337,7 @@ static void two_views_case(const double *z, size_t n, size_t d, const struct mt_
     const void *zv[2] = { za, zb };
     void *gv[2] = { ga2, gb2 };
     const size_t lds[2] = { ld, ld };
-    status = via_handle
-                 ? mt_mpi_ctx_views_loss(p, h2, 2, rows, d, zv, lds, &loss2, gv, lds)
-                 : mt_mpi_views_loss(p, c2, MPI_COMM_WORLD, 2, rows, d, zv, lds, &loss2, gv, lds);
+    status = mt_mpi_views_loss(p, c2, h2, 2, rows, d, zv, lds, &loss2, gv, lds);
     MT_EXPECT_STATUS(status, VICREG_OK, what);
     struct step_bits b1, b2;
     read_bits(c1, h1, 2, loss1, &b1);
@@ -488,9 +361,7 @@ static void two_views_case(const double *z, size_t n, size_t d, const struct mt_
         double loss3 = MT_SENTINEL;
         void *ga3 = mt_sentinel_buffer(rows, ld, p);
         void *gv3[2] = { ga3, NULL };
-        status = via_handle ? mt_mpi_ctx_views_loss(p, h2, 2, rows, d, zv, lds, &loss3, gv3, lds)
-                            : mt_mpi_views_loss(p, c2, MPI_COMM_WORLD, 2, rows, d, zv, lds,
-                                                &loss3, gv3, lds);
+        status = mt_mpi_views_loss(p, c2, h2, 2, rows, d, zv, lds, &loss3, gv3, lds);
         MT_EXPECT_STATUS(status, VICREG_ERR_BAD_SHAPE, what);
         MT_EXPECT(loss3 == MT_SENTINEL && mt_all_sentinel(ga3, rows * ld, p),
                   "%s: a refused step wrote", what);
@@ -500,7 +371,7 @@ static void two_views_case(const double *z, size_t n, size_t d, const struct mt_
     vicreg_mpi_ctx_destroy(h2);
     vicreg_ctx_destroy(c1);
     vicreg_ctx_destroy(c2);
-    free_all((void *[]){ za, zb, ga1, gb1, ga2, gb2 }, 6);
+    mt_free_all((void *[]){ za, zb, ga1, gb1, ga2, gb2 }, 6);
 }
 
 /* With two views the views calls are the two-batch calls: the same loss,
@@ -534,8 +405,8 @@ static void views_handle_test(size_t n, size_t d, uint64_t seed)
     for (int p = VICREG_PRECISION_F32; p <= VICREG_PRECISION_F64; p++)
         for (int s = 0; s < 3; s++) {
             char what[96];
-            snprintf(what, sizeof what, "views, handle vs context, %s %s", precision_name(p),
-                     strategy_name(strategies[s]));
+            snprintf(what, sizeof what, "views, handle vs context, %s %s", mt_precision_name(p),
+                     mt_strategy_name(strategies[s]));
             void *zs[3], *g1[3], *g2[3];
             for (size_t v = 0; v < V; v++) {
                 zs[v] = mt_shard(z + v * n * d, d, row0, rows, d, p);
@@ -549,8 +420,8 @@ static void views_handle_test(size_t n, size_t d, uint64_t seed)
             vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h);
             vicreg_mpi_ctx_set_strategy(h, strategies[s]);
             double loss1 = 0.0, loss2 = 0.0;
-            MT_EXPECT_STATUS(mt_mpi_ctx_views_loss(p, h, V, rows, d, (const void *const *)zs,
-                                                   NULL, &loss2, g2, NULL),
+            MT_EXPECT_STATUS(mt_mpi_views_loss(p, ctx, h, V, rows, d, (const void *const *)zs,
+                                               NULL, &loss2, g2, NULL),
                              VICREG_OK, what);
             struct step_bits b1, b2;
             read_bits(ctx, h, V, loss2, &b2);
@@ -558,15 +429,14 @@ static void views_handle_test(size_t n, size_t d, uint64_t seed)
             vicreg_ctx_buffer(ctx, 0, &slot);
             MT_EXPECT(slot == NULL, "%s: the handle used the context's layer buffer", what);
             vicreg_mpi_set_strategy(ctx, strategies[s]);
-            MT_EXPECT_STATUS(mt_mpi_views_loss(p, ctx, MPI_COMM_WORLD, V, rows, d,
+            MT_EXPECT_STATUS(mt_mpi_views_loss(p, ctx, NULL, V, rows, d,
                                                (const void *const *)zs, NULL, &loss1, g1, NULL),
                              VICREG_OK, what);
             read_bits(ctx, NULL, V, loss1, &b1);
             MT_EXPECT(memcmp(&b1, &b2, sizeof b1) == 0,
                       "%s: the loss, terms or report differ (loss %.17g and %.17g)", what,
                       loss1, loss2);
-            const size_t bytes =
-                (rows * d > 0 ? rows * d : 1) * (p == VICREG_PRECISION_F32 ? 4 : 8);
+            const size_t bytes = (rows * d > 0 ? rows * d : 1) * mt_elem_size(p);
             for (size_t v = 0; v < V; v++) {
                 MT_EXPECT(memcmp(g1[v], g2[v], bytes) == 0, "%s: gradient %zu differs", what, v);
                 free(zs[v]);
@@ -603,8 +473,8 @@ static void views_reuse_test(void)
             continue;
         }
         vicreg_mpi_ctx_set_strategy(h, s);
-        int status = mt_mpi_ctx_views_loss(VICREG_PRECISION_F64, h, V, rows, d,
-                                           (const void *const *)zs, NULL, NULL, g, NULL);
+        int status = mt_mpi_views_loss(VICREG_PRECISION_F64, ctx, h, V, rows, d,
+                                       (const void *const *)zs, NULL, NULL, g, NULL);
         const unsigned char *first = h->buf;
         const size_t allocations = h->allocations;
         for (int k = 0; k < 3 && status == VICREG_OK; k++) {
@@ -612,10 +482,10 @@ static void views_reuse_test(void)
              * view fewer. */
             size_t r = k == 1 && mt_rank == 0 && rows > 0 ? rows - 1 : rows;
             size_t views = k == 2 ? V - 1 : V;
-            status = mt_mpi_ctx_views_loss(VICREG_PRECISION_F64, h, views, r, d,
-                                           (const void *const *)zs, NULL, NULL, g, NULL);
+            status = mt_mpi_views_loss(VICREG_PRECISION_F64, ctx, h, views, r, d,
+                                       (const void *const *)zs, NULL, NULL, g, NULL);
             MT_EXPECT(h->buf == first && h->allocations == allocations,
-                      "views, %s, step %d: the buffer was allocated again", strategy_name(s),
+                      "views, %s, step %d: the buffer was allocated again", mt_strategy_name(s),
                       k + 2);
         }
         MT_EXPECT_STATUS(status, VICREG_OK, "views reuse");
@@ -648,7 +518,7 @@ static void views_bytes_test(void)
     for (int s = VICREG_MPI_STRATEGY_REDUCE; s <= VICREG_MPI_STRATEGY_GATHER; s++) {
         vicreg_mpi_views_bytes_per_step(2, 37, 11, 3, VICREG_PRECISION_F32, s, &b);
         vicreg_mpi_bytes_per_step(37, 11, 3, VICREG_PRECISION_F32, s, &two);
-        MT_EXPECT(b == two, "%s: two views %g bytes, two batches %g", strategy_name(s), b, two);
+        MT_EXPECT(b == two, "%s: two views %g bytes, two batches %g", mt_strategy_name(s), b, two);
     }
     b = MT_SENTINEL;
     MT_EXPECT_STATUS(vicreg_mpi_views_bytes_per_step(0, 100, 50, 2, VICREG_PRECISION_F64,
@@ -684,15 +554,7 @@ void mt_views_tests(void)
     views_handle_test(11, 7, 25);
     views_reuse_test();
 
-    double all_worst[2][2];
-    MPI_Reduce(worst, all_worst, 4, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-    if (mt_rank == 0) {
-        printf("%d processes, views: largest relative error against one process:\n", mt_nprocs);
-        printf("  float64: loss and terms %.3g, gradient rows %.3g (limit %g)\n",
-               all_worst[1][0], all_worst[1][1], TOL_F64);
-        printf("  float32: loss and terms %.3g, gradient rows %.3g (limit %g)\n",
-               all_worst[0][0], all_worst[0][1], TOL_F32);
-    }
+    mt_print_worst(", views", worst);
 }
 
 /* ----------------------------------------------------------------------
@@ -757,23 +619,13 @@ static void vfault_case(int k, int strategy, int precision, const double *z, int
     const int faulty = mt_rank == mt_nprocs - 1, want = vfaults[k].status;
     char what[128];
     snprintf(what, sizeof what, "views: %s (%s, %s, P=%d%s)", vfaults[k].name,
-             strategy_name(strategy), precision_name(precision), mt_nprocs,
+             mt_strategy_name(strategy), mt_precision_name(precision), mt_nprocs,
              via_handle ? ", handle" : "");
 
-    struct mt_layout l;
-    mt_layouts(E_ROWS, mt_nprocs, &l, 1);
-    if (fault == VF_TOO_FEW_ROWS) {
-        memset(l.counts, 0, sizeof l.counts);
-        l.counts[0] = 1;
-    }
-    if (fault == VF_EMPTY_NULLS && mt_nprocs > 1) {
-        l.counts[0] += l.counts[mt_nprocs - 1];
-        l.counts[mt_nprocs - 1] = 0;
-    }
+    const struct mt_layout l =
+        mt_fault_layout(E_ROWS, fault == VF_TOO_FEW_ROWS, fault == VF_EMPTY_NULLS);
     const size_t rows = l.counts[mt_rank], row0 = mt_row0(&l, mt_rank);
-    int p = precision;
-    if (fault == VF_PRECISION && faulty)
-        p = precision == VICREG_PRECISION_F64 ? VICREG_PRECISION_F32 : VICREG_PRECISION_F64;
+    const int p = fault == VF_PRECISION && faulty ? mt_other_precision(precision) : precision;
 
     void *zs[E_V], *g[E_V];
     const void *zp[E_V];
@@ -787,14 +639,8 @@ static void vfault_case(int k, int strategy, int precision, const double *z, int
         ldz[v] = ldg[v] = E_LD;
     }
     vicreg_ctx *ctx = NULL;
-    vicreg_mpi_ctx *h = NULL;
     vicreg_ctx_create(&ctx);
-    if (via_handle) {
-        MT_EXPECT_STATUS(vicreg_mpi_ctx_create(ctx, MPI_COMM_WORLD, &h), VICREG_OK, what);
-        vicreg_mpi_ctx_set_strategy(h, strategy);
-    } else {
-        vicreg_mpi_set_strategy(ctx, strategy);
-    }
+    vicreg_mpi_ctx *h = mt_strategy_on(ctx, via_handle, strategy, what);
 
     size_t views = E_V;
     const void *const *zarg = zp;
@@ -826,10 +672,7 @@ static void vfault_case(int k, int strategy, int precision, const double *z, int
             zp[1] = NULL;
             break;
         case VF_NAN:
-            if (p == VICREG_PRECISION_F32)
-                ((float *)zs[2])[E_LD + 1] = NAN;
-            else
-                ((double *)zs[2])[E_LD + 1] = NAN;
+            mt_put(zs[2], E_LD + 1, NAN, p);
             break;
         case VF_LD:
             ldz[2] = E_D - 1;
@@ -855,10 +698,7 @@ static void vfault_case(int k, int strategy, int precision, const double *z, int
     }
 
     double loss = MT_SENTINEL;
-    int status = via_handle ? mt_mpi_ctx_views_loss(p, h, views, rows, E_D, zarg, ldz, &loss,
-                                                    garg, ldg)
-                            : mt_mpi_views_loss(p, ctx, MPI_COMM_WORLD, views, rows, E_D, zarg,
-                                                ldz, &loss, garg, ldg);
+    int status = mt_mpi_views_loss(p, ctx, h, views, rows, E_D, zarg, ldz, &loss, garg, ldg);
     MT_EXPECT_STATUS(status, want, what);
     if (want != VICREG_OK) {
         MT_EXPECT(loss == MT_SENTINEL, "%s: the loss was written", what);
@@ -866,9 +706,8 @@ static void vfault_case(int k, int strategy, int precision, const double *z, int
             MT_EXPECT(mt_all_sentinel(g[v], rows * E_LD, p), "%s: gradient %zu was written",
                       what, v);
         double info = 0.0;
-        MT_EXPECT_STATUS(via_handle ? vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_VIEWS, &info)
-                                    : vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_VIEWS, &info),
-                         VICREG_ERR_NO_RESULT, what);
+        MT_EXPECT_STATUS(mt_get_info(ctx, h, VICREG_MPI_INFO_VIEWS, &info), VICREG_ERR_NO_RESULT,
+                         what);
     }
 
     /* The next, correct step on the same context gives the loss of the
@@ -881,16 +720,10 @@ static void vfault_case(int k, int strategy, int precision, const double *z, int
     for (size_t v = 0; v < E_V; v++)
         cs[v] = mt_shard(z + v * E_ROWS * E_D, E_D, row0, rows, E_LD, precision);
     double again = 0.0;
-    status = via_handle ? mt_mpi_ctx_views_loss(precision, h, E_V, rows, E_D,
-                                                (const void *const *)cs, ldc, &again, NULL,
-                                                NULL)
-                        : mt_mpi_views_loss(precision, ctx, MPI_COMM_WORLD, E_V, rows, E_D,
-                                            (const void *const *)cs, ldc, &again, NULL, NULL);
+    status = mt_mpi_views_loss(precision, ctx, h, E_V, rows, E_D, (const void *const *)cs, ldc,
+                               &again, NULL, NULL);
     MT_EXPECT_STATUS(status, VICREG_OK, what);
-    double first = again;
-    MPI_Bcast(&first, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    MT_EXPECT(again == first && isfinite(again),
-              "%s: after the error, loss %.17g here, %.17g on 0", what, again, first);
+    mt_expect_same_loss(again, what);
     if (fault == VF_EMPTY_NULLS)
         MT_EXPECT(loss == again, "%s: loss %.17g with NULL arrays, %.17g without", what, loss,
                   again);

@@ -23,10 +23,6 @@
 /* The handle's fields, to watch its buffer (handle_reuse_test). */
 #include "../../src/mpi/internal.h"
 
-/* The agreement claimed in vicreg_mpi.h. */
-#define TOL_F64 1e-12
-#define TOL_F32 1e-5
-
 /* Terms compared (VICREG_TERM_PATH_USED is checked on its own). */
 static const int terms[] = {
     VICREG_TERM_LOSS, VICREG_TERM_INVARIANCE, VICREG_TERM_VARIANCE_A,
@@ -40,31 +36,8 @@ static const int terms[] = {
 /* Per process: the returned loss, the terms, the path used. */
 #define N_VALUES (N_TERMS + 2)
 
-/* The largest relative errors seen, [f32, f64][values, gradients]. */
+/* The largest relative errors seen (mt_note_worst). */
 static double worst[2][2];
-
-static int pix(int precision)
-{
-    return precision == VICREG_PRECISION_F64;
-}
-
-static const char *strategy_name(int s)
-{
-    return s == VICREG_MPI_STRATEGY_REDUCE ? "reduce"
-           : s == VICREG_MPI_STRATEGY_GATHER ? "gather"
-                                              : "auto";
-}
-
-/* The strategy the header's rule picks, written out independently. */
-static int expected_strategy(int setting, size_t n, size_t d, int precision)
-{
-    if (setting != VICREG_MPI_STRATEGY_AUTO)
-        return setting;
-    double e = precision == VICREG_PRECISION_F32 ? 4.0 : 8.0, dd = (double)d;
-    double gather = (double)n * 2.0 * dd * e;
-    double reduce = 16.0 * (dd * dd + 3.0 * dd + 2.0);
-    return gather < reduce ? VICREG_MPI_STRATEGY_GATHER : VICREG_MPI_STRATEGY_REDUCE;
-}
 
 struct mt_case {
     const double *za, *zb; /* the global batch, n x d packed */
@@ -77,25 +50,10 @@ struct mt_case {
     int want_grads;        /* 0: loss and terms only (NULL gradients) */
 };
 
+/* The agreement tests' parameters with the gradient scale. */
 static void set_params(vicreg_ctx *ctx, int convention, double scale)
 {
-    /* Not the defaults everywhere, so that the agreement compares real
-     * values. */
-    int ok = vicreg_ctx_set_param(ctx, VICREG_PARAM_CONVENTION, convention) == VICREG_OK
-             && vicreg_ctx_set_param(ctx, VICREG_PARAM_VARIANCE_COEFF, 20.0) == VICREG_OK
-             && vicreg_ctx_set_param(ctx, VICREG_PARAM_EPSILON, 1e-3) == VICREG_OK
-             && vicreg_ctx_set_param(ctx, VICREG_PARAM_GRAD_SCALE, scale) == VICREG_OK;
-    MT_EXPECT(ok, "setting the parameters failed");
-}
-
-/* Packs this process's gradient rows as doubles (n x d) for the gather. */
-static double *pack_rows(const void *g, size_t n, size_t d, size_t ld, int precision)
-{
-    double *out = malloc((n * d > 0 ? n * d : 1) * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            out[i * d + j] = mt_at(g, i, j, ld, precision);
-    return out;
+    mt_set_params(ctx, convention, VICREG_PARAM_GRAD_SCALE, scale);
 }
 
 /* Rank 0 of the case's communicator: everyone's values and rows against
@@ -106,7 +64,7 @@ static void compare_on_root(const struct mt_case *c, const double *values, int n
 {
     size_t n = c->n, d = c->d;
     int p = c->precision;
-    double tol = p == VICREG_PRECISION_F64 ? TOL_F64 : TOL_F32;
+    double tol = p == VICREG_PRECISION_F64 ? MT_TOL_F64 : MT_TOL_F32;
     vicreg_ctx *ref = NULL;
     if (vicreg_ctx_create(&ref) != VICREG_OK) {
         MT_EXPECT(0, "%s: vicreg_ctx_create failed", what);
@@ -122,13 +80,13 @@ static void compare_on_root(const struct mt_case *c, const double *values, int n
         vicreg_ctx_get_term(ref, terms[t], &want[t]);
     vicreg_ctx_get_term(ref, VICREG_TERM_PATH_USED, &path);
 
-    int used = expected_strategy(c->strategy, n, d, p);
+    int used = mt_expected_strategy(c->strategy, 2, n, d, p);
     for (int r = 0; r < nprocs; r++) {
         const double *v = values + (size_t)r * N_VALUES;
         double err = mt_rel(v[0], loss);
         for (int t = 0; t < N_TERMS; t++)
             err = fmax(err, mt_rel(v[1 + t], want[t]));
-        worst[pix(p)][0] = fmax(worst[pix(p)][0], err);
+        mt_note_worst(worst, p, 0, err);
         MT_EXPECT(err <= tol, "%s: process %d's loss or a term is %.3g off (relative)", what,
                   r, err);
         /* REDUCE always takes the covariance path; GATHER the batch's
@@ -139,15 +97,10 @@ static void compare_on_root(const struct mt_case *c, const double *values, int n
     }
 
     if (c->want_grads) {
-        double err = 0.0, scale = 0.0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                double wa = c->scale * mt_at(ga, i, j, d, p), wb = c->scale * mt_at(gb, i, j, d, p);
-                err = fmax(err, fmax(fabs(rows_a[i * d + j] - wa), fabs(rows_b[i * d + j] - wb)));
-                scale = fmax(scale, fmax(fabs(wa), fabs(wb)));
-            }
-        err /= scale;
-        worst[pix(p)][1] = fmax(worst[pix(p)][1], err);
+        /* Each gradient relative to its own largest entry. */
+        const double err = fmax(mt_rows_error(rows_a, ga, n, d, p, c->scale),
+                                mt_rows_error(rows_b, gb, n, d, p, c->scale));
+        mt_note_worst(worst, p, 1, err);
         MT_EXPECT(err <= tol, "%s: the gradient rows are %.3g off (relative to the largest)",
                   what, err);
     }
@@ -191,9 +144,9 @@ static void run_case(const struct mt_case *c)
     MPI_Comm_size(c->comm, &nprocs);
     char what[160];
     snprintf(what, sizeof what, "n=%zu d=%zu pad=%zu %s %s %s %s scale=%g P=%d%s", c->n, c->d,
-             c->pad, c->layout->name, c->precision == VICREG_PRECISION_F32 ? "f32" : "f64",
+             c->pad, c->layout->name, mt_precision_name(c->precision),
              c->convention == VICREG_CONVENTION_PAPER ? "paper" : "reference",
-             strategy_name(c->strategy), c->scale, nprocs, c->want_grads ? "" : " no-grads");
+             mt_strategy_name(c->strategy), c->scale, nprocs, c->want_grads ? "" : " no-grads");
 
     size_t d = c->d, rows = c->layout->counts[rank], row0 = mt_row0(c->layout, rank);
     int p = c->precision;
@@ -224,51 +177,21 @@ static void run_case(const struct mt_case *c)
         MT_EXPECT(mt_all_sentinel(ga, rows * ldga, p) && mt_all_sentinel(gb, rows * ldgb, p),
                   "%s: a gradient was written though none was asked for", what);
 
-    /* The report, the same on every process, by the header's formulas. */
-    double used = 0, n_rows = 0, procs = 0, bytes = 0, br = 0, bg = 0;
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_STRATEGY, &used);
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_ROWS, &n_rows);
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_PROCESSES, &procs);
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_BYTES, &bytes);
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_BYTES_REDUCE, &br);
-    vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_BYTES_GATHER, &bg);
-    double share = (double)(nprocs - 1) / nprocs, dd = (double)d;
-    double e = p == VICREG_PRECISION_F32 ? 4.0 : 8.0;
-    int want_used = expected_strategy(c->strategy, c->n, d, p);
-    MT_EXPECT(used == want_used, "%s: used %s, expected %s", what, strategy_name((int)used),
-              strategy_name(want_used));
-    MT_EXPECT(n_rows == (double)c->n && procs == nprocs, "%s: report says N=%g P=%g", what,
-              n_rows, procs);
-    MT_EXPECT(mt_rel(br, share * 2.0 * 8.0 * (dd * dd + 3 * dd + 2)) <= 1e-15
-                  && mt_rel(bg, share * (double)c->n * 2.0 * dd * e) <= 1e-15,
-              "%s: reported bytes %g (reduce) %g (gather)", what, br, bg);
-    MT_EXPECT(bytes == (want_used == VICREG_MPI_STRATEGY_REDUCE ? br : bg),
-              "%s: reported bytes %g do not match the strategy", what, bytes);
-    double views = 0;
-    MT_EXPECT_STATUS(vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_VIEWS, &views), VICREG_OK, what);
-    MT_EXPECT(views == 2.0, "%s: a two-batch step reports %g views", what, views);
+    /* The report, the same on every process, by the header's formulas: a
+     * two-batch step is one of two views. */
+    mt_expect_report(ctx, NULL, nprocs, 2, c->n, d, p, c->strategy, what);
 
     /* Everyone's values and gradient rows to rank 0, in rank order. */
     double *all_values = rank == 0 ? malloc((size_t)nprocs * N_VALUES * sizeof(double)) : NULL;
     MPI_Gather(values, N_VALUES, MPI_DOUBLE, all_values, N_VALUES, MPI_DOUBLE, 0, c->comm);
-    double *mine_a = pack_rows(ga, rows, d, ldga, p), *mine_b = pack_rows(gb, rows, d, ldgb, p);
-    int counts[MT_MAX_PROCS], displs[MT_MAX_PROCS];
-    for (int r = 0; r < nprocs; r++) {
-        counts[r] = (int)(c->layout->counts[r] * d);
-        displs[r] = (int)(mt_row0(c->layout, r) * d);
-    }
-    double *rows_a = rank == 0 ? malloc(c->n * d * sizeof(double)) : NULL;
-    double *rows_b = rank == 0 ? malloc(c->n * d * sizeof(double)) : NULL;
-    MPI_Gatherv(mine_a, counts[rank], MPI_DOUBLE, rows_a, counts, displs, MPI_DOUBLE, 0, c->comm);
-    MPI_Gatherv(mine_b, counts[rank], MPI_DOUBLE, rows_b, counts, displs, MPI_DOUBLE, 0, c->comm);
+    double *rows_a = mt_gather_rows(ga, rows, d, ldga, p, c->layout, c->comm);
+    double *rows_b = mt_gather_rows(gb, rows, d, ldgb, p, c->layout, c->comm);
     if (rank == 0)
         compare_on_root(c, all_values, nprocs, rows_a, rows_b, what);
 
     free(all_values);
     free(rows_a);
     free(rows_b);
-    free(mine_a);
-    free(mine_b);
     free(za);
     free(zb);
     free(ga);
@@ -396,7 +319,7 @@ static void data_parallel_test(int precision)
         double tol = precision == VICREG_PRECISION_F64 ? 1e-12 : 1e-5;
         MT_EXPECT(err <= tol * scale,
                   "data parallel (%s, %s): the averaged dL/dW is %.3g off (relative)",
-                  precision == VICREG_PRECISION_F64 ? "f64" : "f32", strategy_name(strategy),
+                  mt_precision_name(precision), mt_strategy_name(strategy),
                   err / scale);
     }
     free(x);
@@ -540,20 +463,13 @@ static void automatic_edge_test(void)
                          VICREG_OK, "automatic choice");
         vicreg_mpi_get_info(ctx, VICREG_MPI_INFO_STRATEGY, &used);
         MT_EXPECT(used == cases[k].want, "N=%zu d=%zu: automatic choice %s, expected %s", n, d,
-                  strategy_name((int)used), strategy_name(cases[k].want));
+                  mt_strategy_name((int)used), mt_strategy_name(cases[k].want));
         vicreg_ctx_destroy(ctx);
         free(sa);
         free(sb);
         free(za);
         free(zb);
     }
-}
-
-/* free() of each of the count pointers. */
-static void free_all(void *const *p, size_t count)
-{
-    for (size_t k = 0; k < count; k++)
-        free(p[k]);
 }
 
 /* The layer's buffer is reused: after the first step at a shape, steps at
@@ -586,17 +502,12 @@ static void reuse_test(void)
                                          gb, d);
             vicreg_ctx_buffer(ctx, 0, &again);
             MT_EXPECT(again == first, "%s, step %d: the layer buffer moved",
-                      strategy_name(s), k + 2);
+                      mt_strategy_name(s), k + 2);
         }
         MT_EXPECT_STATUS(status, VICREG_OK, "reuse");
         vicreg_ctx_destroy(ctx);
     }
-    free_all((void *[]){ sa, sb, ga, gb, za, zb }, 6);
-}
-
-static size_t elem_size(int precision)
-{
-    return precision == VICREG_PRECISION_F32 ? sizeof(float) : sizeof(double);
+    mt_free_all((void *[]){ sa, sb, ga, gb, za, zb }, 6);
 }
 
 /* One case of handle_equivalence_test(). */
@@ -606,10 +517,9 @@ static void handle_case(const double *za, const double *zb, size_t n, size_t d,
 {
     char what[128];
     snprintf(what, sizeof what, "handle vs 1.0, n=%zu d=%zu %s %s %s", n, d,
-             layout->name, p == VICREG_PRECISION_F32 ? "f32" : "f64",
-             strategy_name(strategy));
+             layout->name, mt_precision_name(p), mt_strategy_name(strategy));
     size_t rows = layout->counts[mt_rank], row0 = mt_row0(layout, mt_rank);
-    size_t bytes = (rows * ld > 0 ? rows * ld : 1) * elem_size(p);
+    size_t bytes = (rows * ld > 0 ? rows * ld : 1) * mt_elem_size(p);
     void *sa = mt_shard(za, d, row0, rows, ld, p), *sb = mt_shard(zb, d, row0, rows, ld, p);
     void *ga1 = mt_sentinel_buffer(rows, ld, p), *gb1 = mt_sentinel_buffer(rows, ld, p);
     void *ga2 = mt_sentinel_buffer(rows, ld, p), *gb2 = mt_sentinel_buffer(rows, ld, p);
@@ -765,7 +675,7 @@ static void handle_reuse_test(void)
             MT_EXPECT(h->buf == first && h->allocations == allocations,
                       "handle, %s, step %d: the buffer was allocated again (%zu allocations, "
                       "%zu after the first step)",
-                      strategy_name(s), k + 2, h->allocations, allocations);
+                      mt_strategy_name(s), k + 2, h->allocations, allocations);
         }
         MT_EXPECT_STATUS(status, VICREG_OK, "handle reuse");
         /* Twice the rows: GATHER needs more room; REDUCE's statistics
@@ -773,20 +683,20 @@ static void handle_reuse_test(void)
         status = vicreg_mpi_ctx_loss_f64(h, 2 * rows, d, sa, d, sb, d, NULL, ga, d, gb, d);
         MT_EXPECT_STATUS(status, VICREG_OK, "handle reuse, twice the rows");
         MT_EXPECT(h->allocations <= allocations + 1, "handle, %s: %zu allocations for one step",
-                  strategy_name(s), h->allocations - allocations);
+                  mt_strategy_name(s), h->allocations - allocations);
         allocations = h->allocations;
         status = vicreg_mpi_ctx_loss_f64(h, 2 * rows, d, sa, d, sb, d, NULL, ga, d, gb, d);
         MT_EXPECT(status == VICREG_OK && h->allocations == allocations,
-                  "handle, %s: the larger step allocated again", strategy_name(s));
+                  "handle, %s: the larger step allocated again", mt_strategy_name(s));
         double used = 0.0;
         vicreg_mpi_ctx_get_info(h, VICREG_MPI_INFO_ROWS, &used);
-        MT_EXPECT(used == 2.0 * (double)n, "handle, %s: the report says N=%g", strategy_name(s),
+        MT_EXPECT(used == 2.0 * (double)n, "handle, %s: the report says N=%g", mt_strategy_name(s),
                   used);
         vicreg_mpi_ctx_destroy(h);
         vicreg_ctx_destroy(ctx);
     }
     MPI_Comm_free(&comm);
-    free_all((void *[]){ sa, sb, ga, gb, za, zb }, 6);
+    mt_free_all((void *[]){ sa, sb, ga, gb, za, zb }, 6);
 }
 
 /* The layer's own version: the functions say what the macros say. */
@@ -841,16 +751,9 @@ int main(int argc, char **argv)
 
     long total = 0;
     MPI_Allreduce(&mt_failures, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-    double all_worst[2][2];
-    MPI_Reduce(worst, all_worst, 4, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-    if (mt_rank == 0) {
-        printf("%d processes: largest relative error against one process:\n", mt_nprocs);
-        printf("  float64: loss and terms %.3g, gradient rows %.3g (limit %g)\n",
-               all_worst[1][0], all_worst[1][1], TOL_F64);
-        printf("  float32: loss and terms %.3g, gradient rows %.3g (limit %g)\n",
-               all_worst[0][0], all_worst[0][1], TOL_F32);
+    mt_print_worst("", worst);
+    if (mt_rank == 0)
         printf("%s: %ld failed checks\n", total ? "FAIL" : "PASS", total);
-    }
     MPI_Finalize();
     return total ? 1 : 0;
 }
