@@ -63,6 +63,7 @@
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "fuzz_buf.h"
 #include "vicreg.h"
 
 /* Small buffers keep each input fast; the shapes that matter for bugs are
@@ -70,8 +71,6 @@
 #define MAX_N 40
 #define MAX_D 40
 #define MAX_PAD 3
-#define GUARD 64
-#define GUARD_BYTE 0xA5
 #define MAX_CALLS 4
 #define MAX_PARAMS 4
 
@@ -204,24 +203,6 @@ static double data_value(struct reader *r, int mode, int f64, int *finite, int *
     return v;
 }
 
-struct buf {
-    unsigned char *raw; /* GUARD + bytes + GUARD */
-    size_t bytes;
-};
-
-static void *buf_make(struct buf *b, size_t bytes)
-{
-    b->bytes = bytes;
-    b->raw = malloc(bytes + 2 * GUARD);
-    CHECK(b->raw, "out of memory in the harness");
-    memset(b->raw, GUARD_BYTE, GUARD);
-    memset(b->raw + GUARD + bytes, GUARD_BYTE, GUARD);
-    /* The inside gets a pattern too, so that any write shows. */
-    for (size_t k = 0; k < bytes; k++)
-        b->raw[GUARD + k] = (unsigned char)(0x5A ^ k);
-    return b->raw + GUARD;
-}
-
 static void set_elem(void *base, int f64, size_t k, double v)
 {
     if (f64)
@@ -238,22 +219,6 @@ static int all_finite(const void *g, int f64, size_t n, size_t d, size_t ld)
             if (!isfinite(v))
                 return 0;
         }
-    return 1;
-}
-
-/* Gradient rows are written in columns 0..d-1 only: compare the padding
- * and the guards with the untouched pattern in `ref`. */
-static int untouched_outside(const struct buf *b, const unsigned char *ref, size_t elem,
-                             size_t n, size_t d, size_t ld)
-{
-    if (memcmp(b->raw, ref, GUARD) || memcmp(b->raw + GUARD + b->bytes, ref + GUARD + b->bytes,
-                                             GUARD))
-        return 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        size_t from = (i * ld + d) * elem, to = (i + 1) * ld * elem;
-        if (memcmp(b->raw + GUARD + from, ref + GUARD + from, to - from))
-            return 0;
-    }
     return 1;
 }
 
@@ -375,16 +340,8 @@ static void one_call(struct reader *r, vicreg_ctx *ctx)
     }
 
     /* Snapshots. */
-    unsigned char *za0 = malloc(bza.bytes + 2 * GUARD), *zb0 = malloc(bzb.bytes + 2 * GUARD);
-    unsigned char *ga0 = bga.raw ? malloc(bga.bytes + 2 * GUARD) : NULL;
-    unsigned char *gb0 = bgb.raw ? malloc(bgb.bytes + 2 * GUARD) : NULL;
-    CHECK(za0 && zb0, "out of memory in the harness");
-    memcpy(za0, bza.raw, bza.bytes + 2 * GUARD);
-    memcpy(zb0, bzb.raw, bzb.bytes + 2 * GUARD);
-    if (ga0)
-        memcpy(ga0, bga.raw, bga.bytes + 2 * GUARD);
-    if (gb0)
-        memcpy(gb0, bgb.raw, bgb.bytes + 2 * GUARD);
+    unsigned char *za0 = buf_copy(&bza), *zb0 = buf_copy(&bzb);
+    unsigned char *ga0 = buf_copy(&bga), *gb0 = buf_copy(&bgb);
     double term0;
     int term_status0 = vicreg_ctx_get_term(ctx, VICREG_TERM_LOSS, &term0);
     const double sentinel = -12345.678;
@@ -422,14 +379,14 @@ static void one_call(struct reader *r, vicreg_ctx *ctx)
 
     /* The inputs are never written (unless a gradient was allowed onto
      * them, which must have been refused). */
-    CHECK(memcmp(za0, bza.raw, bza.bytes + 2 * GUARD) == 0, "za was written");
-    CHECK(memcmp(zb0, bzb.raw, bzb.bytes + 2 * GUARD) == 0, "zb was written");
+    CHECK(buf_same(&bza, za0), "za was written");
+    CHECK(buf_same(&bzb, zb0), "zb was written");
 
     if (status != VICREG_OK) {
         CHECK(loss == sentinel || null_loss, "loss written on error %d", status);
-        CHECK(!ga0 || memcmp(ga0, bga.raw, bga.bytes + 2 * GUARD) == 0,
+        CHECK(buf_same(&bga, ga0),
               "grad_a written on error %d", status);
-        CHECK(!gb0 || memcmp(gb0, bgb.raw, bgb.bytes + 2 * GUARD) == 0,
+        CHECK(buf_same(&bgb, gb0),
               "grad_b written on error %d", status);
         double term1;
         int term_status1 = vicreg_ctx_get_term(ctx, VICREG_TERM_LOSS, &term1);

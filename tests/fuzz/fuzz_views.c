@@ -87,13 +87,12 @@
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "fuzz_buf.h"
 #include "vicreg.h"
 
 #define MAX_V VICREG_MAX_VIEWS
 #define CAP_V (VICREG_MAX_VIEWS + 1) /* room for the count just past the limit */
 #define MAX_PAD 3
-#define GUARD 32
-#define GUARD_BYTE 0xA5
 #define MAX_CASES 3
 #define MAX_SHARDS 4
 #define MODERATE 512.0 /* finite data up to this must succeed */
@@ -191,57 +190,6 @@ static double data_value(struct reader *r, int mode, int f64, double scale)
         }
     }
     return f64 ? v : (double)(float)v;
-}
-
-/* ---------------------------------------------------------------------
- * Buffers with guard bytes
- * --------------------------------------------------------------------- */
-struct buf {
-    unsigned char *raw; /* GUARD + bytes + GUARD; NULL: none */
-    size_t bytes;
-};
-
-static void *buf_make(struct buf *b, size_t bytes)
-{
-    b->bytes = bytes;
-    b->raw = malloc(bytes + 2 * GUARD);
-    CHECK(b->raw, "out of memory in the harness");
-    memset(b->raw, GUARD_BYTE, GUARD);
-    memset(b->raw + GUARD + bytes, GUARD_BYTE, GUARD);
-    for (size_t k = 0; k < bytes; k++)
-        b->raw[GUARD + k] = (unsigned char)(0x5A ^ k);
-    return b->raw + GUARD;
-}
-
-static unsigned char *buf_copy(const struct buf *b)
-{
-    if (!b->raw)
-        return NULL;
-    unsigned char *c = malloc(b->bytes + 2 * GUARD);
-    CHECK(c, "out of memory in the harness");
-    memcpy(c, b->raw, b->bytes + 2 * GUARD);
-    return c;
-}
-
-static int buf_same(const struct buf *b, const unsigned char *copy)
-{
-    return !b->raw || memcmp(b->raw, copy, b->bytes + 2 * GUARD) == 0;
-}
-
-/* Only the first d entries of each of the n rows were written: the rest
- * and the guards are as in `ref`. */
-static int untouched_outside(const struct buf *b, const unsigned char *ref, size_t elem,
-                             size_t n, size_t d, size_t ld)
-{
-    if (memcmp(b->raw, ref, GUARD) ||
-        memcmp(b->raw + GUARD + b->bytes, ref + GUARD + b->bytes, GUARD))
-        return 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        const size_t from = (i * ld + d) * elem, to = (i + 1) * ld * elem;
-        if (memcmp(b->raw + GUARD + from, ref + GUARD + from, to - from))
-            return 0;
-    }
-    return 1;
 }
 
 static double at(int f64, const void *p, size_t k)
@@ -811,7 +759,7 @@ static void build(struct reader *r, struct vcase *c)
         }
     }
     for (size_t v = 0; v < c->na; v++)
-        c->z[v] = c->nv ? c->zbuf[v].raw + GUARD : c->zbuf[0].raw + GUARD;
+        c->z[v] = c->nv ? c->zbuf[v].raw + FUZZ_GUARD : c->zbuf[0].raw + FUZZ_GUARD;
     for (size_t v = 0; v < c->nv; v++) {
         if (!c->has_grad[v] || c->grad_null)
             continue;
@@ -854,7 +802,7 @@ static void build(struct reader *r, struct vcase *c)
     for (size_t v = 0; c->valid && v < c->nv; v++)
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < d; j++) {
-                const void *zv = c->z[v] ? c->z[v] : c->zbuf[v].raw + GUARD;
+                const void *zv = c->z[v] ? c->z[v] : c->zbuf[v].raw + FUZZ_GUARD;
                 const double x = at(c->f64, zv, i * c->ld[v] + j);
                 c->finite &= isfinite(x) != 0;
                 c->moderate &= fabs(x) <= MODERATE;
