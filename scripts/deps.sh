@@ -7,6 +7,7 @@ VICREG_PACKAGES=(
     valgrind abigail-tools libclang-rt-14-dev
     python3-numpy python3-pytest python3-torch python3-pip python3-venv
     python3-setuptools cargo openmpi-bin libopenmpi-dev
+    cmake python3-mesonpy python3-build debhelper dh-python lintian
 )
 
 vicreg_install_deps() {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, then
 # builds and tests with gcc (-Dwerror=true), with clang (-Dwerror=true),
-# and once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+# and once more under AddressSanitizer and UndefinedBehaviorSanitizer;
+# then the robustness checks, the ABI gate and the packages (the wheel, the
+# CMake package, the Debian packages: scripts/check-packages.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -127,5 +129,31 @@ step_time "fuzzing"
 # a version node, released nodes of src/vicreg.map unchanged.
 bash abi/check-abi.sh build-ci-debug
 step_time "ABI gate"
+
+# ---------------------------------------------------------------------
+# Packaging (issue 15): the three ways to depend on libvicreg
+# (docs/install.md), built and used as their users would, by
+# scripts/check-packages.sh (which says what each runs).
+# ---------------------------------------------------------------------
+
+# 8. The Python wheel (`pip wheel .`, meson-python) and the sdist, the
+# wheel installed into a fresh virtual environment and the package's tests
+# run against it from /tmp, with no VICREG_LIBRARY.
+bash scripts/check-packages.sh wheel
+step_time "Python wheel and sdist"
+
+# 9. The CMake package: meson install of the gcc build into a temporary
+# prefix, find_package(vicreg 1.1 CONFIG REQUIRED) through
+# CMAKE_PREFIX_PATH, the README example (and the C++ and MPI ones) built
+# and run.
+bash scripts/check-packages.sh cmake build-ci-gcc
+step_time "CMake package"
+
+# 10. The Debian packages: dpkg-buildpackage -us -uc -b with nocheck (the
+# suite above has run; it is not run again), lintian, dpkg -i, the README
+# example built with nothing but pkg-config, python3-vicreg and the CMake
+# package used from the system, then the packages removed again.
+bash scripts/check-packages.sh debian
+step_time "Debian packages"
 
 echo "$passed passed, $failed failed"

@@ -1,5 +1,6 @@
 """How the package finds and declares the shared library."""
 
+import ctypes
 import os
 import pathlib
 import shutil
@@ -66,6 +67,7 @@ def _without_system_library(monkeypatch, root):
 
     monkeypatch.delenv("VICREG_LIBRARY", raising=False)
     monkeypatch.setattr(_lib, "_open", fake_open)
+    monkeypatch.setattr(_lib, "package_library", lambda: None)
     monkeypatch.setattr(_lib, "source_root", lambda: root)
 
 
@@ -102,8 +104,59 @@ def _run(code, env):
                           text=True, timeout=120)
 
 
+def test_package_copy_comes_first(monkeypatch, tmp_path):
+    # A wheel's copy beside _lib.py wins over the system loader and the
+    # build tree; VICREG_LIBRARY still wins over it.
+    copy = tmp_path / _lib.SONAME
+    copy.symlink_to(vicreg.library_path())
+    monkeypatch.setattr(_lib, "package_library", lambda: copy)
+    monkeypatch.setattr(_lib, "_open", lambda path: (
+        _fail("asked the system loader") if str(path) == _lib.SONAME
+        else ctypes.CDLL(str(path))))
+    monkeypatch.delenv("VICREG_LIBRARY", raising=False)
+    lib, path = _lib.load()
+    assert path == str(copy)
+    other = tmp_path / "other" / _lib.SONAME
+    other.parent.mkdir()
+    other.symlink_to(vicreg.library_path())
+    monkeypatch.setenv("VICREG_LIBRARY", str(other))
+    lib, path = _lib.load()
+    assert path == str(other)
+
+
+def _fail(message):
+    raise AssertionError(message)
+
+
+def test_package_copy_that_fails_is_an_error(monkeypatch, tmp_path):
+    broken = tmp_path / _lib.SONAME
+    broken.write_text("not a shared object")
+    monkeypatch.setattr(_lib, "package_library", lambda: broken)
+    monkeypatch.delenv("VICREG_LIBRARY", raising=False)
+    with pytest.raises(vicreg.LibraryNotFoundError) as info:
+        _lib.load()
+    message = str(info.value)
+    assert str(broken) in message and "OpenBLAS" in message
+    assert "VICREG_LIBRARY" in message
+
+
+def test_installed_wheel_uses_its_own_copy():
+    # Run from an installed wheel (scripts/test.sh: test_install.py's
+    # test_wheel_into_a_venv runs these tests so): the package's copy, found
+    # with no VICREG_LIBRARY.
+    if _lib.package_library() is None:
+        pytest.skip("this package carries no libvicreg.so.1 (not a wheel)")
+    assert not os.environ.get("VICREG_LIBRARY")
+    assert (os.path.realpath(vicreg.library_path())
+            == os.path.realpath(_lib.package_library()))
+
+
 def test_system_loader(tmp_path):
-    # With VICREG_LIBRARY unset, the dynamic loader's search path wins.
+    # With VICREG_LIBRARY unset and no copy in the package, the dynamic
+    # loader's search path wins.
+    if _lib.package_library() is not None:
+        pytest.skip("this package carries its own libvicreg.so.1 (a wheel), "
+                    "which comes before the system loader")
     directory = tmp_path / "lib"
     directory.mkdir()
     shutil.copy(vicreg.library_path(), directory / _lib.SONAME)

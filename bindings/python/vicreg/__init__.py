@@ -14,8 +14,9 @@ parameters and scratch memory between calls; ``vicreg.torch`` (imported
 separately) has PyTorch autograd Functions and the ``VICRegLoss`` module;
 ``vicreg.shard`` (libvicreg >= 1.1) computes one batch in shards. Errors of
 the library raise ``vicreg.VicregError``. The shared library is found as
-described in ``vicreg._lib`` (VICREG_LIBRARY, then the system loader, then
-``build/`` of the source tree this package sits in).
+described in ``vicreg._lib`` (VICREG_LIBRARY, then the package's own copy
+that a wheel carries, then the system loader, then ``build/`` of the source
+tree this package sits in).
 """
 
 from . import _lib

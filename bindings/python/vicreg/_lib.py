@@ -6,10 +6,16 @@ Where the library comes from, first match wins:
    not empty (nothing else is tried if that file cannot be loaded: an
    explicit choice that fails is an error, not a reason to pick another
    copy);
-2. the system's dynamic loader asked for ``libvicreg.so.1`` (LD_LIBRARY_PATH,
-   the ld.so cache, the default directories: where ``meson install`` puts
-   it);
-3. the build tree of the source checkout this package sits in:
+2. the package's own copy, ``libvicreg.so.1`` beside this file: the wheel
+   built from the repository root (``pip install .``) carries one. It is
+   linked to the system's OpenBLAS (``libopenblas.so.0``, Debian's
+   libopenblas0), which the dynamic loader finds as for any library; if
+   the copy cannot be loaded, that is an error too (with the loader's
+   reason), not a reason to pick another copy;
+3. the system's dynamic loader asked for ``libvicreg.so.1`` (LD_LIBRARY_PATH,
+   the ld.so cache, the default directories: where ``meson install`` and
+   Debian's libvicreg1 put it);
+4. the build tree of the source checkout this package sits in:
    ``<source root>/build/libvicreg.so.1``, where ``<source root>`` is three
    directories above this file (``bindings/python/vicreg/``) and is taken for
    the libvicreg source tree only when it holds ``include/vicreg.h``. Other
@@ -146,6 +152,12 @@ def source_root():
     return None
 
 
+def package_library():
+    """The package's own copy of the library (a wheel's), or None."""
+    path = pathlib.Path(__file__).resolve().parent / SONAME
+    return path if path.is_file() else None
+
+
 def _build_tree_candidate():
     root = source_root()
     if root is None:
@@ -171,6 +183,16 @@ def load():
             raise LibraryNotFoundError(
                 "VICREG_LIBRARY is set to %r, which could not be loaded: %s"
                 % (explicit, exc)) from None
+    elif package_library() is not None:
+        bundled = package_library()
+        try:
+            lib, path = _open(bundled), str(bundled)
+        except OSError as exc:
+            raise LibraryNotFoundError(
+                "the package's own %s could not be loaded: %s. It needs the "
+                "system's OpenBLAS (libopenblas.so.0; on Debian and Ubuntu "
+                "`apt install libopenblas0`). Set VICREG_LIBRARY to use "
+                "another libvicreg.so.1." % (bundled, exc)) from None
     else:
         lib = path = None
         try:
@@ -193,8 +215,10 @@ def load():
             raise LibraryNotFoundError(
                 "libvicreg.so.1 was not found. Set VICREG_LIBRARY to the path "
                 "of libvicreg.so.1 (for example <build dir>/libvicreg.so.1 "
-                "after `meson setup build && ninja -C build`), or install the "
-                "library where the dynamic loader finds it. Tried: "
+                "after `meson setup build && ninja -C build`), install the "
+                "library where the dynamic loader finds it, or install the "
+                "wheel that carries it (`pip install .` from the libvicreg "
+                "source tree; docs/install.md). Tried: "
                 + "; ".join(tried))
     _declare(lib)
     return lib, path
