@@ -195,8 +195,9 @@ static double gemm_alpha(size_t n, size_t d)
 }
 
 /* The BLAS floor: the calls of src/blas.h that src/products.inc makes
- * for both branches, in the library's order (SYRK then GEMM on branch a,
- * then on branch b), without anything in between. */
+ * for both branches, in the library's order (SYRK, then GEMM on the Gram
+ * path or SYMM on the covariance path, on branch a, then on branch b),
+ * without anything in between. */
 static void floor_call(const struct buffers *b, int path)
 {
     const int n = (int)b->n, d = (int)b->d;
@@ -213,8 +214,8 @@ static void floor_call(const struct buffers *b, int path)
                             mat, n, z, d, 1.0, grad, d);
             } else {
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, z, d, 0.0, mat, d);
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d, alpha,
-                            z, d, mat, d, 1.0, grad, d);
+                cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, n, d, alpha, mat, d, z, d,
+                            1.0, grad, d);
             }
         } else {
             const float *z = zc;
@@ -225,8 +226,8 @@ static void floor_call(const struct buffers *b, int path)
                             mat, n, z, d, 1.0f, grad, d);
             } else {
                 cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0f, z, d, 0.0f, mat, d);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d, (float)alpha,
-                            z, d, mat, d, 1.0f, grad, d);
+                cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, n, d, (float)alpha, mat, d, z,
+                            d, 1.0f, grad, d);
             }
         }
     }
@@ -422,7 +423,7 @@ static void print_header(const char *cpu)
 #endif
     printf("# time: median over reps (CLOCK_MONOTONIC) after one warm-up call; library and\n"
            "#   floor calls alternate in one loop. floor = the same cblas ?syrk/?gemm calls\n"
-           "#   the library issues (2 SYRK + 2 GEMM: same shapes, transposes, ld, alpha, beta).\n");
+           "#   the library issues (2 SYRK + 2 GEMM, SYMM on the cov path: same shapes, transposes, ld, alpha, beta).\n");
     printf("# flops: a multiply-add counts 2; SYRK m x m over k = m(m+1)k, GEMM m x n x k = 2mnk;\n"
            "#   per branch, cov path: SYRK d(d+1)n + GEMM 2nd^2, gram path: SYRK n(n+1)d + GEMM 2n^2d;\n"
            "#   GFLOP counts both branches. GF/s = GFLOP / median time.\n");
