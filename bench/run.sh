@@ -2,7 +2,8 @@
 # The whole performance comparison in one run: builds a release library,
 # runs the C benchmark against the BLAS floor (float32 and float64) and the
 # PyTorch comparison (float32) on the same machine, one after the other,
-# under the same environment, and plots both. Results go to
+# under the same environment, and plots both; then the views benchmark
+# (bench/views_run.sh). Results go to
 # bench/results/ (or the folder given as the first argument).
 # Needs python3-torch and python3-numpy from Debian for the comparison.
 set -euo pipefail
@@ -26,4 +27,6 @@ build-perf/bench/path-accuracy 256 1024 > "$out/path_accuracy.csv"
 /usr/bin/python3 bench/compare_torch.py --lib build-perf/libvicreg.so.1 \
     --csv "$out/pytorch.csv" | tee "$out/pytorch.txt"
 /usr/bin/python3 bench/plot_svg.py -o "$out/time_by_shape.svg" "$out/blas_floor.csv" "$out/pytorch.csv"
-echo "results in $out"
+# The views call (V = 8 views, 2 global) against its floor and VICRegL's
+# PyTorch loss, on the same build (about 5 more minutes).
+VICREG_BENCH_BUILD=build-perf bash bench/views_run.sh "$out"
