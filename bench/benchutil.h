@@ -1,0 +1,114 @@
+/*
+ * benchutil.h - what the benchmark programs share: the clock, allocation
+ * that touches every page before timing, medians, a deterministic
+ * generator and the CPU's name. Each program defines BENCH_NAME (its name
+ * in messages) before including it.
+ */
+#ifndef VICREG_BENCHUTIL_H
+#define VICREG_BENCHUTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "%s: %s\n", BENCH_NAME, what);
+    exit(2);
+}
+
+static void *xalloc(size_t bytes)
+{
+    /* aligned_alloc wants a multiple of the alignment. */
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p)
+        die("out of memory");
+    memset(p, 0, rounded ? rounded : 64); /* touch every page before timing */
+    return p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..count) (sorts v). */
+static double median(double *v, size_t count)
+{
+    qsort(v, count, sizeof *v, cmp_double);
+    if (count % 2)
+        return v[count / 2];
+    return 0.5 * (v[count / 2 - 1] + v[count / 2]);
+}
+
+static double minimum(const double *v, size_t count)
+{
+    double m = v[0];
+    for (size_t i = 1; i < count; i++)
+        m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+/* A deterministic generator of its own (splitmix64), so that every run and
+ * every machine sees the same batches. */
+static uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1): never 0, so that log() below is finite. */
+static double rng_uniform(void)
+{
+    return ((double)(rng_next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+/* A standard normal variate (Box-Muller; one of the pair is dropped). */
+static double rng_normal(void)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    double u = rng_uniform(), v = rng_uniform();
+    return sqrt(-2.0 * log(u)) * cos(two_pi * v);
+}
+
+/* The CPU model from /proc/cpuinfo, or "unknown". */
+static void cpu_model(char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                snprintf(out, size, "%s", colon);
+                out[strcspn(out, "\n")] = '\0';
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+#endif
