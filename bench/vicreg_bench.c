@@ -4,12 +4,11 @@
  * For every shape (n x d) and precision of a sweep this program times one
  * vicreg_loss_f32/f64() call that returns the loss and both gradients, and,
  * interleaved with it in the same loop, the "BLAS floor": exactly the SYRK
- * and GEMM calls that the library issues for that shape and path (same
- * cblas function, shapes, transpositions, leading dimensions, alpha and beta;
- * two SYRK and two GEMM, one pair per branch) and nothing else. The ratio of
- * the two medians is what the library's own passes (centring, variances,
- * invariance, hinge, gradient assembly, NaN check, symmetrising the product)
- * cost on top of the unavoidable products.
+ * and SYMM calls that the library issues for that shape and path, through
+ * its own BLAS shim (bench/floor.h: one SYRK and one SYMM per branch) and
+ * nothing else. The ratio of the two medians is what the library's own
+ * passes (centring, variances, invariance, hinge, gradient assembly, NaN
+ * check) cost on top of the unavoidable products.
  *
  * Usage: vicreg-bench [--shapes 256x256,1024x1024] [--precision f32|f64|both]
  *                     [--reps N] [--min-time SECONDS] [--path auto|covariance|gram]
@@ -43,6 +42,7 @@
 
 #define BENCH_NAME "vicreg-bench"
 #include "benchutil.h"
+#include "floor.h"
 
 /* ---------------------------------------------------------------------
  * One measurement: a shape in one precision
@@ -56,7 +56,7 @@ struct result {
     struct shape shape;
     int precision;        /* VICREG_PRECISION_F32 or _F64 */
     int path;             /* VICREG_PATH_COVARIANCE or _GRAM, as the library took it */
-    double flops;         /* of the path's 2 SYRK + 2 GEMM */
+    double flops;         /* of the path's 2 SYRK + 2 SYMM */
     double lib_median, lib_min;
     double floor_median, floor_min;
     double pair_ratio;    /* median over repetitions of lib / floor of the same pair */
@@ -73,13 +73,14 @@ struct buffers {
     int f64;
     void *za, *zb;           /* inputs, n x d */
     void *ga, *gb;           /* library gradients, n x d */
-    void *fga, *fgb;         /* floor gradients (GEMM with beta = 1), n x d */
+    void *fga, *fgb;         /* floor gradients (SYMM with beta = 1), n x d */
     void *mat;               /* floor SYRK result, m x m (one, reused, as in the library) */
 };
 
 /* Flops of the products of one path, for both branches: a multiply-add is
- * two flops; SYRK with an m x m result over k costs m (m + 1) k, GEMM
- * m x n x k costs 2 m n k. */
+ * two flops; SYRK with an m x m result over k costs m (m + 1) k, SYMM
+ * of an m x n result with an s x s symmetric side costs 2 m n s (as the
+ * GEMM it stands for). */
 static double path_flops(int path, size_t n, size_t d)
 {
     double nn = (double)n, dd = (double)d;
@@ -89,50 +90,22 @@ static double path_flops(int path, size_t n, size_t d)
 }
 
 /* The library's covariance-gradient factor nu * 4 / (d (n - 1)^2), default nu = 1:
- * the alpha of its GEMM. */
-static double gemm_alpha(size_t n, size_t d)
+ * the alpha of its SYMM. */
+static double product_alpha(size_t n, size_t d)
 {
     double n1 = (double)(n - 1);
     return 4.0 / ((double)d * n1 * n1);
 }
 
-/* The BLAS floor: the calls of src/blas.h that src/products.inc makes
- * for both branches, in the library's order (SYRK, then GEMM on the Gram
- * path or SYMM on the covariance path, on branch a, then on branch b),
- * without anything in between. */
+/* The BLAS floor: the calls src/products.inc makes for both branches, in
+ * the library's order (branch a, then branch b), without anything in
+ * between. */
 static void floor_call(const struct buffers *b, int path)
 {
-    const int n = (int)b->n, d = (int)b->d;
-    const double alpha = gemm_alpha(b->n, b->d);
-    for (int br = 0; br < 2; br++) {
-        const void *zc = br ? b->zb : b->za;
-        void *g = br ? b->fgb : b->fga;
-        if (b->f64) {
-            const double *z = zc;
-            double *mat = b->mat, *grad = g;
-            if (path == VICREG_PATH_GRAM) {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0, z, d, 0.0, mat, n);
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, alpha,
-                            mat, n, z, d, 1.0, grad, d);
-            } else {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, z, d, 0.0, mat, d);
-                cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, n, d, alpha, mat, d, z, d,
-                            1.0, grad, d);
-            }
-        } else {
-            const float *z = zc;
-            float *mat = b->mat, *grad = g;
-            if (path == VICREG_PATH_GRAM) {
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0f, z, d, 0.0f, mat, n);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, (float)alpha,
-                            mat, n, z, d, 1.0f, grad, d);
-            } else {
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0f, z, d, 0.0f, mat, d);
-                cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, n, d, (float)alpha, mat, d, z,
-                            d, 1.0f, grad, d);
-            }
-        }
-    }
+    const double alpha = product_alpha(b->n, b->d);
+    for (int br = 0; br < 2; br++)
+        floor_view(b->f64, path, b->n, b->d, alpha, br ? b->zb : b->za, b->mat,
+                   br ? b->fgb : b->fga);
 }
 
 static int lib_call(vicreg_ctx *ctx, const struct buffers *b, double *loss)
@@ -324,10 +297,10 @@ static void print_header(const char *cpu)
     printf("# BLAS: not OpenBLAS (thread count unknown)\n");
 #endif
     printf("# time: median over reps (CLOCK_MONOTONIC) after one warm-up call; library and\n"
-           "#   floor calls alternate in one loop. floor = the same cblas ?syrk/?gemm calls\n"
-           "#   the library issues (2 SYRK + 2 GEMM, SYMM on the cov path: same shapes, transposes, ld, alpha, beta).\n");
-    printf("# flops: a multiply-add counts 2; SYRK m x m over k = m(m+1)k, GEMM m x n x k = 2mnk;\n"
-           "#   per branch, cov path: SYRK d(d+1)n + GEMM 2nd^2, gram path: SYRK n(n+1)d + GEMM 2n^2d;\n"
+           "#   floor calls alternate in one loop. floor = the library's own BLAS calls\n"
+           "#   (src/blas.h), per branch one SYRK and one SYMM (same shapes, sides, ld, alpha, beta).\n");
+    printf("# flops: a multiply-add counts 2; SYRK m x m over k = m(m+1)k, SYMM m x n with an s x s side = 2mns;\n"
+           "#   per branch, cov path: SYRK d(d+1)n + SYMM 2nd^2, gram path: SYRK n(n+1)d + SYMM 2n^2d;\n"
            "#   GFLOP counts both branches. GF/s = GFLOP / median time.\n");
     printf("# ratio = lib median / floor median; pair = median over reps of lib/floor of one pair.\n");
     printf("%-10s %-4s %-4s %9s %11s %8s %11s %8s %6s %6s %6s %11s\n",

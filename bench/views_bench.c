@@ -6,10 +6,9 @@
  * global (VICREG_PARAM_GLOBAL_VIEWS), this program times one
  * vicreg_views_loss_f32/f64() call that returns the loss and the gradients
  * of all V views, and, interleaved with it in the same loop, the "BLAS
- * floor": the SYRK and GEMM calls the library issues per view for that
- * shape and path (the calls of bench/vicreg_bench.c's floor, V times: one
- * SYRK and one GEMM per view, with the same cblas functions, shapes,
- * transpositions, leading dimensions, alpha and beta) and nothing else. The
+ * floor": the SYRK and SYMM calls the library issues per view for that
+ * shape and path (bench/floor.h, V times, as bench/vicreg_bench.c's floor
+ * makes them twice) and nothing else. The
  * ratio of the two medians is what the library's own passes (centring,
  * variances, the invariance over the weighted pairs of views, hinges,
  * gradient assembly, NaN check, symmetrising the product) cost on top of
@@ -66,6 +65,7 @@
 
 #define BENCH_NAME "views-bench"
 #include "benchutil.h"
+#include "floor.h"
 
 /* A field of /proc/self/status in KiB ("VmRSS", "VmHWM"), or -1. */
 static long status_kib(const char *field)
@@ -108,7 +108,7 @@ struct result {
     struct shape shape;
     int precision;
     int path;              /* as the library took it */
-    double flops;          /* of the V SYRK + V GEMM */
+    double flops;          /* of the V SYRK + V SYMM */
     double lib_median, lib_min;
     double floor_median, floor_min;
     double pair_ratio;
@@ -141,12 +141,12 @@ struct buffers {
     int f64;
     void **z;              /* views[v], n x d */
     void **g;              /* library gradients */
-    void **fg;             /* floor gradients (GEMM with beta = 1) */
+    void **fg;             /* floor gradients (SYMM with beta = 1) */
     void *mat;             /* floor SYRK result, m x m, one reused for every view */
 };
 
 /* Flops of one view's products on a path (a multiply-add is two flops;
- * SYRK m x m over k: m (m + 1) k; GEMM m x n x k: 2 m n k). */
+ * SYRK m x m over k: m (m + 1) k; SYMM, side s x s, m x n: 2 m n s). */
 static double view_flops(int path, size_t n, size_t d)
 {
     double nn = (double)n, dd = (double)d;
@@ -155,48 +155,21 @@ static double view_flops(int path, size_t n, size_t d)
     return dd * (dd + 1.0) * nn + 2.0 * nn * dd * dd;
 }
 
-/* The GEMM's alpha, the covariance-gradient factor 4 nu / (d (n - 1)^2)
+/* The symmetric product's alpha, the covariance-gradient factor 4 nu / (d (n - 1)^2)
  * at nu = 1 (its value does not change the cost). */
-static double gemm_alpha(size_t n, size_t d)
+static double product_alpha(size_t n, size_t d)
 {
     double n1 = (double)(n - 1);
     return 4.0 / ((double)d * n1 * n1);
 }
 
-/* The floor: per view, the SYRK and the GEMM of src/blas.h as
- * src/products.inc calls them (the calls of bench/vicreg_bench.c's
- * floor_call for one branch), view after view. */
+/* The floor: per view, the products src/products.inc makes
+ * (bench/floor.h), view after view. */
 static void floor_call(const struct buffers *b, int path)
 {
-    const int n = (int)b->n, d = (int)b->d;
-    const double alpha = gemm_alpha(b->n, b->d);
-    for (size_t v = 0; v < b->views; v++) {
-        if (b->f64) {
-            const double *z = b->z[v];
-            double *mat = b->mat, *grad = b->fg[v];
-            if (path == VICREG_PATH_GRAM) {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0, z, d, 0.0, mat, n);
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, alpha,
-                            mat, n, z, d, 1.0, grad, d);
-            } else {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, z, d, 0.0, mat, d);
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d, alpha,
-                            z, d, mat, d, 1.0, grad, d);
-            }
-        } else {
-            const float *z = b->z[v];
-            float *mat = b->mat, *grad = b->fg[v];
-            if (path == VICREG_PATH_GRAM) {
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0f, z, d, 0.0f, mat, n);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, (float)alpha,
-                            mat, n, z, d, 1.0f, grad, d);
-            } else {
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0f, z, d, 0.0f, mat, d);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d, (float)alpha,
-                            z, d, mat, d, 1.0f, grad, d);
-            }
-        }
-    }
+    const double alpha = product_alpha(b->n, b->d);
+    for (size_t v = 0; v < b->views; v++)
+        floor_view(b->f64, path, b->n, b->d, alpha, b->z[v], b->mat, b->fg[v]);
 }
 
 static int lib_call(vicreg_ctx *ctx, const struct buffers *b, double *loss)
@@ -445,10 +418,10 @@ static void print_header(const struct options *o, const char *cpu)
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
     print_load("start");
     printf("# time: median over reps (CLOCK_MONOTONIC) after one warm-up call; library and\n"
-           "#   floor calls alternate in one loop. floor = per view the cblas ?syrk + ?gemm\n"
-           "#   the library issues (V SYRK + V GEMM: same shapes, transposes, ld, alpha, beta).\n");
-    printf("# flops: a multiply-add counts 2; per view, cov path: SYRK d(d+1)n + GEMM 2nd^2,\n"
-           "#   gram path: SYRK n(n+1)d + GEMM 2n^2d; GFLOP counts all V views.\n");
+           "#   floor calls alternate in one loop. floor = the library's own BLAS calls\n"
+           "#   (src/blas.h), per view one SYRK and one SYMM (same shapes, sides, ld, alpha, beta).\n");
+    printf("# flops: a multiply-add counts 2; per view, cov path: SYRK d(d+1)n + SYMM 2nd^2,\n"
+           "#   gram path: SYRK n(n+1)d + SYMM 2n^2d; GFLOP counts all V views.\n");
     printf("# ratio = lib median / floor median; pair = median over reps of lib/floor of one pair.\n");
     printf("# scratch = vicreg_ctx_views_scratch_bytes; call_pk = extra peak RSS (VmHWM - VmRSS)\n"
            "#   of the first call on a fresh context; proc_pk = process peak RSS (VmHWM) over the\n"

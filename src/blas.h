@@ -4,8 +4,9 @@
  * The library needs four products: the scatter A^T A and the Gram matrix
  * A A^T of a row-major centred batch A (symmetric rank-k updates, upper
  * triangle, row-major), and a general or a symmetric product accumulated
- * into a gradient (the symmetric one reads only the upper triangle that
- * the update wrote, so the lower one need not be filled in).
+ * into a gradient (the symmetric ones, from either side, read only the
+ * upper triangle that the update wrote, so the lower one need not be
+ * filled in).
  * Sizes were checked against INT_MAX (src/checks.h) before they get here.
  * Never installed.
  */
@@ -76,6 +77,25 @@ static inline void vicreg_blas_symm_acc_f64(size_t m, size_t n, double alpha, co
                                             const double *s, double *c, size_t ldc)
 {
     cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, (int)m, (int)n, alpha, s, (int)n, a,
+                (int)n, 1.0, c, (int)ldc);
+}
+
+/* c (m x n, leading dimension ldc) += alpha * s * a (m x n, packed), where
+ * s is the symmetric m x m matrix whose upper triangle is stored (row-major,
+ * leading dimension m). */
+static inline void vicreg_blas_symm_left_acc_f32(size_t m, size_t n, double alpha,
+                                                 const float *s, const float *a, float *c,
+                                                 size_t ldc)
+{
+    cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)m, (int)n, (float)alpha, s, (int)m,
+                a, (int)n, 1.0f, c, (int)ldc);
+}
+
+static inline void vicreg_blas_symm_left_acc_f64(size_t m, size_t n, double alpha,
+                                                 const double *s, const double *a, double *c,
+                                                 size_t ldc)
+{
+    cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, (int)m, (int)n, alpha, s, (int)m, a,
                 (int)n, 1.0, c, (int)ldc);
 }
 

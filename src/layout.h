@@ -9,14 +9,14 @@
  *                       between the views (the invariance)
  *   double  row[4][b]   per-row temporaries of the invariance passes, for
  *                       b = min(d, VICREG_COLUMN_BLOCK) columns at a time
- *   double  factor[d]   one view's factors on Zc in the gradient
+ *   double  factor[V][d] each view's factors on Zc in the gradient
  *   REAL    zc[n*d]     one view's centred copy, leading dimension d
  *   REAL    mat[m*m]    one view's d x d scatter (covariance path) or
  *                       n x n Gram matrix (Gram path)
  *
  * Each array starts on a VICREG_ALIGN boundary. One view is centred and
  * multiplied at a time, so the total is about n d + min(n, d)^2 elements
- * plus (2 V + 2) d + 4 b doubles: every entry grows with V, n, d, m and the
+ * plus (3 V + 1) d + 4 b doubles: every entry grows with V, n, d, m and the
  * element size, so a call at a smaller shape fits in the scratch of a
  * larger one.
  *
@@ -43,7 +43,7 @@ struct vicreg_layout {
     double *var;     /* view v at var + v * d */
     double *pair_sq;
     double *row[4];
-    double *factor;
+    double *factor;  /* view v at factor + v * d */
     void *zc;
     void *mat;
 };
@@ -88,7 +88,7 @@ static inline size_t vicreg_layout_cut(struct vicreg_layout *out, void *base, si
     const size_t block = d < VICREG_COLUMN_BLOCK ? d : VICREG_COLUMN_BLOCK;
     for (int k = 0; k < 4; k++)
         at_row[k] = vicreg_layout_take(&off, block, sizeof(double));
-    size_t at_factor = vicreg_layout_take(&off, d, sizeof(double));
+    size_t at_factor = vicreg_layout_take(&off, vd, sizeof(double));
     size_t at_zc = vicreg_layout_take(&off, nd, elem_size);
     size_t at_mat = vicreg_layout_take(&off, mm, elem_size);
     if (off == SIZE_MAX || vd == SIZE_MAX || nd == SIZE_MAX || mm == SIZE_MAX)

@@ -1,0 +1,35 @@
+/*
+ * floor.h - the BLAS floor of one view: the products src/products.inc
+ * makes for a centred view of n x d on the given path, through the
+ * library's own BLAS shim (src/blas.h), with nothing in between: the SYRK,
+ * then the symmetric product into the gradient (beta = 1). Shared by the
+ * benchmark programs, so that their floor is the library's calls by
+ * construction.
+ */
+#ifndef VICREG_BENCH_FLOOR_H
+#define VICREG_BENCH_FLOOR_H
+
+#include <stddef.h>
+
+#include "blas.h"
+#include "vicreg.h"
+
+static void floor_view(int f64, int path, size_t n, size_t d, double alpha, const void *zc,
+                       void *mat, void *grad)
+{
+    if (f64 && path == VICREG_PATH_GRAM) {
+        vicreg_blas_gram_f64(n, d, zc, mat);
+        vicreg_blas_symm_left_acc_f64(n, d, alpha, mat, zc, grad, d);
+    } else if (f64) {
+        vicreg_blas_scatter_f64(n, d, zc, mat);
+        vicreg_blas_symm_acc_f64(n, d, alpha, zc, mat, grad, d);
+    } else if (path == VICREG_PATH_GRAM) {
+        vicreg_blas_gram_f32(n, d, zc, mat);
+        vicreg_blas_symm_left_acc_f32(n, d, alpha, mat, zc, grad, d);
+    } else {
+        vicreg_blas_scatter_f32(n, d, zc, mat);
+        vicreg_blas_symm_acc_f32(n, d, alpha, zc, mat, grad, d);
+    }
+}
+
+#endif

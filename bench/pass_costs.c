@@ -1,0 +1,89 @@
+/*
+ * pass_costs.c - what each streaming pass of one libvicreg call costs, in
+ * milliseconds and as a fraction of the same call's BLAS products (the
+ * floor), at each shape: the measurement behind docs/performance.md's
+ * "Where the time above the floor goes". It compiles the library's own
+ * passes (the templates in src/, through pass_costs.inc), so it times the code that
+ * ships, one pass at a time, on the caller's thread; the products use the
+ * BLAS's threads as in a call. Medians over --reps runs.
+ *
+ *   pass-costs [--shapes 1024x1024,...] [--views V] [--global G]
+ *              [--precision f32|f64|both] [--reps N]
+ */
+#define _POSIX_C_SOURCE 200809L
+#define BENCH_NAME "pass-costs"
+#include "benchutil.h"
+
+#include "pass_costs.h"
+#include "vicreg.h"
+
+double pass_costs_now(void) { return now_s(); }
+double pass_costs_median(double *t, int count) { return median(t, (size_t)count); }
+double pass_costs_normal(void) { return rng_normal(); }
+void *pass_costs_alloc(size_t bytes) { return xalloc(bytes); }
+void pass_costs_free(void *p) { free(p); }
+
+static const char *default_shapes =
+    "256x256,256x2048,1024x1024,2048x2048,512x8192,2048x8192,4096x128";
+
+static void print_row(const char *shape, const char *prec, const struct pass_costs_result *r)
+{
+    const double passes = r->scan + r->variances + r->invariance + r->centre +
+                          r->product_squares;
+    printf("%-10s %-4s %-4s %8.3f %8.3f %8.3f %8.3f %8.3f %9.3f %8.3f %6.3f\n", shape,
+           prec, r->path == VICREG_PATH_GRAM ? "gram" : "cov", r->scan * 1e3,
+           r->variances * 1e3, r->invariance * 1e3, r->centre * 1e3, r->product_squares * 1e3,
+           r->floor * 1e3, passes * 1e3, passes / r->floor);
+}
+
+int main(int argc, char **argv)
+{
+    const char *shapes = default_shapes, *precision = "both";
+    struct pass_costs_shape sh = { .views = 2, .global = 2, .reps = 9 };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--shapes") && next)
+            shapes = argv[++i];
+        else if (!strcmp(a, "--views") && next)
+            sh.views = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--global") && next)
+            sh.global = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--precision") && next)
+            precision = argv[++i];
+        else if (!strcmp(a, "--reps") && next)
+            sh.reps = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: pass-costs [--shapes LIST] [--views V] [--global G] "
+                            "[--precision f32|f64|both] [--reps N]\n");
+            return 2;
+        }
+    }
+    if (sh.views < 1 || sh.views > VICREG_MAX_VIEWS || sh.global < 1 || sh.global > sh.views ||
+        sh.reps < 1 || sh.reps > PASS_COSTS_MAX_REPS)
+        die("need 1 <= global <= views <= VICREG_MAX_VIEWS and 1 <= reps <= 101");
+    rng_state = 1;
+    printf("# pass-costs: ms per call (all %zu views, %zu global), median of %d; floor = the "
+           "BLAS products; passes/floor = what the passes add\n",
+           sh.views, sh.global, sh.reps);
+    printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s\n", "shape", "prec", "path",
+           "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio");
+    char list[1024];
+    snprintf(list, sizeof list, "%s", shapes);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (sscanf(tok, "%zux%zu", &sh.n, &sh.d) != 2 || sh.n < 2 || sh.d < 1)
+            die("a shape is NxD with N >= 2 and D >= 1");
+        struct pass_costs_result r;
+        if (strcmp(precision, "f64") != 0) {
+            if (pass_costs_f32(&sh, &r))
+                die("out of memory");
+            print_row(tok, "f32", &r);
+        }
+        if (strcmp(precision, "f32") != 0) {
+            if (pass_costs_f64(&sh, &r))
+                die("out of memory");
+            print_row(tok, "f64", &r);
+        }
+        fflush(stdout);
+    }
+    return 0;
+}
