@@ -12,7 +12,13 @@
  *
  * Usage: vicreg-bench [--shapes 256x256,1024x1024] [--precision f32|f64|both]
  *                     [--reps N] [--min-time SECONDS] [--path auto|covariance|gram]
- *                     [--csv FILE] [--seed N]
+ *                     [--threads T] [--peak-size N] [--csv FILE] [--seed N]
+ *
+ * --threads sets the library's VICREG_PARAM_THREADS (its own threads for
+ * the streaming passes; the BLAS keeps its own count, OPENBLAS_NUM_THREADS).
+ * Before the sweep it times a square N x N x N GEMM (default N = 4096) in
+ * each precision measured, the BLAS's speed on a product that large; each
+ * row's GF/s is also given as a fraction of it (lib_peak, flr_peak).
  *
  * The output is a table on stdout; --csv writes the same measurements as one
  * row per (shape, precision, impl), impl being "libvicreg" or "blas_floor",
@@ -145,6 +151,9 @@ struct options {
     size_t min_reps;
     double min_time;
     int path_param;
+    int threads;          /* VICREG_PARAM_THREADS */
+    size_t peak_size;     /* side of the reference GEMM; 0: none */
+    double peak_gflops[2]; /* its GF/s in f32, f64 (0: not measured) */
     const char *csv;
     uint64_t seed;
 };
@@ -162,6 +171,8 @@ static void measure(const struct options *o, struct shape sh, int precision, str
         die("vicreg_ctx_create failed");
     if (vicreg_ctx_set_param(ctx, VICREG_PARAM_PATH, o->path_param) != VICREG_OK)
         die("cannot set the path parameter");
+    if (vicreg_ctx_set_param(ctx, VICREG_PARAM_THREADS, o->threads) != VICREG_OK)
+        die("cannot set VICREG_PARAM_THREADS");
     int status = vicreg_ctx_scratch_bytes(ctx, sh.n, sh.d, precision, &r->scratch_bytes);
     if (status != VICREG_OK) {
         fprintf(stderr, "vicreg-bench: %zux%zu: %s\n", sh.n, sh.d, vicreg_strerror(status));
@@ -284,7 +295,40 @@ static int blas_threads(void)
 #endif
 }
 
-static void print_header(const char *cpu)
+/* GF/s of a square size^3 GEMM (beta = 0), median of 3 after a warm-up:
+ * the reference for what the BLAS reaches on a large product. */
+static double peak_gflops(size_t size, int f64)
+{
+    const size_t count = size * size, elem = f64 ? sizeof(double) : sizeof(float);
+    void *a = xalloc(count * elem), *b = xalloc(count * elem), *c = xalloc(count * elem);
+    for (size_t i = 0; i < count; i++) {
+        if (f64) {
+            ((double *)a)[i] = rng_normal();
+            ((double *)b)[i] = rng_normal();
+        } else {
+            ((float *)a)[i] = (float)rng_normal();
+            ((float *)b)[i] = (float)rng_normal();
+        }
+    }
+    const int m = (int)size;
+    double t[4];
+    for (int r = 0; r < 4; r++) {
+        double t0 = now_s();
+        if (f64)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0, a, m, b, m,
+                        0.0, c, m);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a, m, b, m,
+                        0.0f, c, m);
+        t[r] = now_s() - t0;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * (double)size * (double)size * (double)size / median(t + 1, 3) * 1e-9;
+}
+
+static void print_header(const char *cpu, const struct options *o)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("# vicreg-bench: libvicreg %s, one call = loss + dL/dZa + dL/dZb\n",
@@ -303,21 +347,29 @@ static void print_header(const char *cpu)
            "#   per branch, cov path: SYRK d(d+1)n + SYMM 2nd^2, gram path: SYRK n(n+1)d + SYMM 2n^2d;\n"
            "#   GFLOP counts both branches. GF/s = GFLOP / median time.\n");
     printf("# ratio = lib median / floor median; pair = median over reps of lib/floor of one pair.\n");
-    printf("%-10s %-4s %-4s %9s %11s %8s %11s %8s %6s %6s %6s %11s\n",
+    printf("# library threads (VICREG_PARAM_THREADS): %d\n", o->threads);
+    if (o->peak_size)
+        printf("# large GEMM %zu^3 (lib_peak, flr_peak = GF/s / its GF/s): sgemm %.1f GF/s, "
+               "dgemm %.1f GF/s (0: precision not measured)\n",
+               o->peak_size, o->peak_gflops[0], o->peak_gflops[1]);
+    printf("%-10s %-4s %-4s %9s %11s %8s %11s %8s %6s %6s %6s %11s %8s %8s\n",
            "shape", "prec", "path", "GFLOP", "lib_ms", "lib_GF/s", "floor_ms", "flr_GF/s",
-           "ratio", "pair", "reps", "scratch_MiB");
+           "ratio", "pair", "reps", "scratch_MiB", "lib_peak", "flr_peak");
 }
 
-static void print_row(const struct result *r)
+static void print_row(const struct result *r, const struct options *o)
 {
     char shape[48];
     snprintf(shape, sizeof shape, "%zux%zu", r->shape.n, r->shape.d);
-    printf("%-10s %-4s %-4s %9.3f %11.3f %8.1f %11.3f %8.1f %6.3f %6.3f %6zu %11.2f\n",
+    const double peak = o->peak_gflops[r->precision == VICREG_PRECISION_F64];
+    const double lib_gf = r->flops / r->lib_median * 1e-9;
+    const double floor_gf = r->flops / r->floor_median * 1e-9;
+    printf("%-10s %-4s %-4s %9.3f %11.3f %8.1f %11.3f %8.1f %6.3f %6.3f %6zu %11.2f %8.3f %8.3f\n",
            shape, precision_name(r->precision), path_name(r->path), r->flops * 1e-9,
-           r->lib_median * 1e3, r->flops / r->lib_median * 1e-9,
-           r->floor_median * 1e3, r->flops / r->floor_median * 1e-9,
+           r->lib_median * 1e3, lib_gf, r->floor_median * 1e3, floor_gf,
            r->lib_median / r->floor_median, r->pair_ratio, r->reps,
-           (double)r->scratch_bytes / (1024.0 * 1024.0));
+           (double)r->scratch_bytes / (1024.0 * 1024.0), peak > 0 ? lib_gf / peak : 0.0,
+           peak > 0 ? floor_gf / peak : 0.0);
     fflush(stdout);
 }
 
@@ -337,7 +389,8 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void write_csv(const char *file, const struct result *rs, size_t count, const char *cpu)
+static void write_csv(const char *file, const struct result *rs, size_t count, const char *cpu,
+                      const struct options *o)
 {
     FILE *f = fopen(file, "w");
     if (!f) {
@@ -345,18 +398,20 @@ static void write_csv(const char *file, const struct result *rs, size_t count, c
         exit(2);
     }
     fprintf(f, "shape,n,d,precision,impl,path,flops,median_s,min_s,reps,gflops,"
-               "ratio_to_floor,pair_ratio,scratch_bytes,blas_threads,cpu\n");
+               "ratio_to_floor,pair_ratio,scratch_bytes,blas_threads,lib_threads,peak_gflops,"
+               "cpu\n");
     for (size_t i = 0; i < count; i++) {
         const struct result *r = &rs[i];
         for (int impl = 0; impl < 2; impl++) {
             double med = impl ? r->floor_median : r->lib_median;
             double mn = impl ? r->floor_min : r->lib_min;
-            fprintf(f, "%zux%zu,%zu,%zu,%s,%s,%s,%.0f,%.9g,%.9g,%zu,%.4g,%.6g,%.6g,%zu,%d,",
+            fprintf(f, "%zux%zu,%zu,%zu,%s,%s,%s,%.0f,%.9g,%.9g,%zu,%.4g,%.6g,%.6g,%zu,%d,%d,%.4g,",
                     r->shape.n, r->shape.d, r->shape.n, r->shape.d,
                     precision_name(r->precision), impl ? "blas_floor" : "libvicreg",
                     path_name(r->path), r->flops, med, mn, r->reps, r->flops / med * 1e-9,
                     med / r->floor_median, impl ? 1.0 : r->pair_ratio,
-                    impl ? (size_t)0 : r->scratch_bytes, blas_threads());
+                    impl ? (size_t)0 : r->scratch_bytes, blas_threads(), o->threads,
+                    o->peak_gflops[r->precision == VICREG_PRECISION_F64]);
             csv_field(f, cpu);
             fputc('\n', f);
         }
@@ -385,6 +440,9 @@ static void usage(FILE *f)
             "                       per shape and precision (default 1.0)\n"
             "  --path P             auto (default), covariance or gram: the library's\n"
             "                       VICREG_PARAM_PATH\n"
+            "  --threads T          the library's VICREG_PARAM_THREADS (default 1)\n"
+            "  --peak-size N        side of the reference GEMM timed first (default\n"
+            "                       4096; 0: none)\n"
             "  --csv FILE           also write the measurements as CSV\n"
             "  --seed N             seed of the input generator (default 1)\n"
             "  --help               this text\n");
@@ -445,6 +503,8 @@ int main(int argc, char **argv)
     o.min_reps = 5;
     o.min_time = 1.0;
     o.path_param = VICREG_PATH_AUTO;
+    o.threads = 1;
+    o.peak_size = 4096;
     o.seed = 1;
     o.precisions[0] = VICREG_PRECISION_F32;
     o.precisions[1] = VICREG_PRECISION_F64;
@@ -496,6 +556,14 @@ int main(int argc, char **argv)
                 o.path_param = VICREG_PATH_GRAM;
             else
                 die("--path takes auto, covariance or gram");
+        } else if (strcmp(a, "--threads") == 0) {
+            size_t t;
+            if (!parse_size(next_arg(argc, argv, &i), &t) || t < 1 || t > 64)
+                die("--threads takes 1 to 64");
+            o.threads = (int)t;
+        } else if (strcmp(a, "--peak-size") == 0) {
+            if (!parse_size(next_arg(argc, argv, &i), &o.peak_size) || o.peak_size > 16384)
+                die("--peak-size takes 0 to 16384");
         } else if (strcmp(a, "--csv") == 0) {
             o.csv = next_arg(argc, argv, &i);
         } else if (strcmp(a, "--seed") == 0) {
@@ -512,7 +580,11 @@ int main(int argc, char **argv)
 
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
-    print_header(cpu);
+    rng_state = o.seed;
+    for (size_t p = 0; p < o.precision_count && o.peak_size; p++)
+        o.peak_gflops[o.precisions[p] == VICREG_PRECISION_F64] =
+            peak_gflops(o.peak_size, o.precisions[p] == VICREG_PRECISION_F64);
+    print_header(cpu, &o);
 
     size_t total = o.shape_count * o.precision_count;
     struct result *results = calloc(total, sizeof *results);
@@ -522,11 +594,11 @@ int main(int argc, char **argv)
     for (size_t p = 0; p < o.precision_count; p++)
         for (size_t s = 0; s < o.shape_count; s++) {
             measure(&o, o.shapes[s], o.precisions[p], &results[done]);
-            print_row(&results[done]);
+            print_row(&results[done], &o);
             done++;
         }
     if (o.csv)
-        write_csv(o.csv, results, done, cpu);
+        write_csv(o.csv, results, done, cpu, &o);
     free(results);
     return 0;
 }

@@ -30,7 +30,7 @@
  * Usage: views-bench [--shapes 256x2048,512x8192] [--views V] [--global G]
  *                    [--precision f32|f64|both] [--reps N] [--min-reps N]
  *                    [--min-time SECONDS] [--path auto|covariance|gram]
- *                    [--csv FILE] [--seed N]
+ *                    [--threads T] [--csv FILE] [--seed N]
  *
  * The default is VICRegL's multi-crop setting: V = 8 views, G = 2 global
  * (2 x 224 px and 6 x 96 px crops), float32. The table goes to stdout;
@@ -129,6 +129,7 @@ struct options {
     size_t min_reps;
     double min_time;
     int path_param;
+    size_t threads; /* VICREG_PARAM_THREADS */
     const char *csv;
     uint64_t seed;
 };
@@ -209,6 +210,8 @@ static vicreg_ctx *new_context(const struct options *o)
         die("cannot set the path parameter");
     if (vicreg_ctx_set_param(ctx, VICREG_PARAM_GLOBAL_VIEWS, (double)o->global) != VICREG_OK)
         die("cannot set VICREG_PARAM_GLOBAL_VIEWS (a libvicreg older than 1.2?)");
+    if (vicreg_ctx_set_param(ctx, VICREG_PARAM_THREADS, (double)o->threads) != VICREG_OK)
+        die("cannot set VICREG_PARAM_THREADS (a libvicreg older than 1.3?)");
     return ctx;
 }
 
@@ -416,6 +419,7 @@ static void print_header(const struct options *o, const char *cpu)
 #endif
     printf("# OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s\n", coretype ? coretype : "unset",
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
+    printf("# library threads (VICREG_PARAM_THREADS): %zu\n", o->threads);
     print_load("start");
     printf("# time: median over reps (CLOCK_MONOTONIC) after one warm-up call; library and\n"
            "#   floor calls alternate in one loop. floor = the library's own BLAS calls\n"
@@ -521,6 +525,7 @@ static void usage(FILE *f)
             "                       view; default " DEFAULT_SHAPES "\n"
             "  --views V            views per call, 1 to VICREG_MAX_VIEWS (default 8)\n"
             "  --global G           global views, VICREG_PARAM_GLOBAL_VIEWS: 0 (all) to V\n"
+            "  --threads T          the library's VICREG_PARAM_THREADS (default 1)\n"
             "                       (default 2)\n"
             "  --precision P        f32, f64 or both (default f32)\n"
             "  --reps N             exactly N timed repetitions per shape (default:\n"
@@ -591,6 +596,7 @@ int main(int argc, char **argv)
     o.min_reps = 5;
     o.min_time = 1.0;
     o.path_param = VICREG_PATH_AUTO;
+    o.threads = 1;
     o.seed = 1;
     o.precisions[0] = VICREG_PRECISION_F32;
     o.precision_count = 1;
@@ -607,6 +613,10 @@ int main(int argc, char **argv)
             if (!parse_size(next_arg(argc, argv, &i), &o.views) || o.views == 0 ||
                 o.views > VICREG_MAX_VIEWS)
                 die("--views takes a count from 1 to VICREG_MAX_VIEWS (64)");
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!parse_size(next_arg(argc, argv, &i), &o.threads) || o.threads < 1 ||
+                o.threads > 64)
+                die("--threads takes 1 to 64");
         } else if (strcmp(a, "--global") == 0) {
             if (!parse_size(next_arg(argc, argv, &i), &o.global) || o.global > VICREG_MAX_VIEWS)
                 die("--global takes a count from 0 to the number of views");

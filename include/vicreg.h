@@ -94,7 +94,7 @@ extern "C" {
  * working with every 1.x.y. Additions go into a new symbol version node.
  * ---------------------------------------------------------------------- */
 #define VICREG_VERSION_MAJOR 1
-#define VICREG_VERSION_MINOR 2
+#define VICREG_VERSION_MINOR 3
 #define VICREG_VERSION_PATCH 0
 #define VICREG_VERSION_NUMBER \
     (VICREG_VERSION_MAJOR * 10000 + VICREG_VERSION_MINOR * 100 + VICREG_VERSION_PATCH)
@@ -192,7 +192,21 @@ enum {
      * than its view count returns VICREG_ERR_BAD_SHAPE. The two-batch calls
      * (vicreg_loss_*, vicreg_loss_rows_*, vicreg_shard_*) do not read it:
      * with two views every G gives the same loss. */
-    VICREG_PARAM_GLOBAL_VIEWS = 50
+    VICREG_PARAM_GLOBAL_VIEWS = 50,
+    /* Since 1.3.0: how many threads a loss call runs its streaming passes
+     * on (centring, variances, the invariance, the first gradient pass),
+     * the caller's thread included. Default 1: the library starts no
+     * thread of its own. Setting T > 1 starts T - 1 threads owned by the
+     * context, there and then (VICREG_ERR_NO_MEMORY if they cannot be
+     * started; the context keeps its old setting); they sleep between
+     * calls, and vicreg_ctx_destroy() or setting 1 stops and joins them.
+     * The BLAS products keep the BLAS's own threads, which the library
+     * never changes: set both to the cores the trainer gives the loss.
+     * The passes split their work by columns and by rows, never inside a
+     * sum, so every result is the same bits for every T. Integral values
+     * in [1, 64]. A context with threads must not be used in the child of
+     * a fork(), which has none of them. */
+    VICREG_PARAM_THREADS = 60
 };
 
 /* Values of VICREG_PARAM_CONVENTION. */

@@ -96,7 +96,8 @@ enum class Param : int {
     convention = VICREG_PARAM_CONVENTION,
     path = VICREG_PARAM_PATH,
     grad_scale = VICREG_PARAM_GRAD_SCALE, /* since 1.1.0 */
-    global_views = VICREG_PARAM_GLOBAL_VIEWS /* since 1.2.0 */
+    global_views = VICREG_PARAM_GLOBAL_VIEWS, /* since 1.2.0 */
+    threads = VICREG_PARAM_THREADS            /* since 1.3.0 */
 };
 
 enum class Convention : int {

@@ -13,6 +13,7 @@
 
 #include "context.h"
 #include "layout.h"
+#include "pool.h"
 
 /* Allocation goes through these two so that a build for the tests
  * (VICREG_TEST_HOOKS: tests/test-memory.c and tests/test-shard-memory.c,
@@ -57,6 +58,7 @@ static const struct vicreg_params default_params = {
     .grad_scale = 1.0,
     .convention = VICREG_CONVENTION_REFERENCE,
     .path = VICREG_PATH_AUTO,
+    .threads = 1,
 };
 
 VICREG_API int vicreg_ctx_create(vicreg_ctx **out)
@@ -76,6 +78,7 @@ VICREG_API void vicreg_ctx_destroy(vicreg_ctx *ctx)
 {
     if (!ctx)
         return;
+    vicreg_pool_destroy(ctx->pool);
     vicreg_free(ctx->scratch);
     vicreg_free(ctx->layer);
     vicreg_free(ctx);
@@ -111,6 +114,10 @@ static int bounds_of(int param, double *lower, double *upper)
         *lower = 0.0;
         *upper = VICREG_MAX_VIEWS;
         return VICREG_OK;
+    case VICREG_PARAM_THREADS:
+        *lower = 1.0;
+        *upper = VICREG_MAX_THREADS;
+        return VICREG_OK;
     default:
         return VICREG_ERR_INVALID_ARGUMENT;
     }
@@ -126,6 +133,24 @@ VICREG_API int vicreg_param_bounds(int param, double *lower, double *upper)
         return status;
     *lower = lo;
     *upper = hi;
+    return VICREG_OK;
+}
+
+/* Starts the new pool before stopping the old one, so that a failure
+ * leaves the context as it was. */
+static int set_threads(vicreg_ctx *ctx, int threads)
+{
+    if (threads == ctx->params.threads)
+        return VICREG_OK;
+    struct vicreg_pool *pool = NULL;
+    if (threads > 1) {
+        int status = vicreg_pool_create(&pool, threads);
+        if (status != VICREG_OK)
+            return status;
+    }
+    vicreg_pool_destroy(ctx->pool);
+    ctx->pool = pool;
+    ctx->params.threads = threads;
     return VICREG_OK;
 }
 
@@ -151,9 +176,12 @@ VICREG_API int vicreg_ctx_set_param(vicreg_ctx *ctx, int param, double value)
     case VICREG_PARAM_CONVENTION:
     case VICREG_PARAM_PATH:
     case VICREG_PARAM_GLOBAL_VIEWS:
+    case VICREG_PARAM_THREADS:
         /* Enumerations and counts take whole numbers only. */
         if (value != floor(value))
             return VICREG_ERR_OUT_OF_RANGE;
+        if (param == VICREG_PARAM_THREADS)
+            return set_threads(ctx, (int)value);
         if (param == VICREG_PARAM_CONVENTION)
             p->convention = (int)value;
         else if (param == VICREG_PARAM_PATH)
@@ -180,6 +208,7 @@ VICREG_API int vicreg_ctx_get_param(const vicreg_ctx *ctx, int param, double *va
     case VICREG_PARAM_CONVENTION: *value = p->convention; break;
     case VICREG_PARAM_PATH: *value = p->path; break;
     case VICREG_PARAM_GLOBAL_VIEWS: *value = p->global_views; break;
+    case VICREG_PARAM_THREADS: *value = p->threads; break;
     default: return VICREG_ERR_INVALID_ARGUMENT;
     }
     return VICREG_OK;

@@ -9,6 +9,8 @@
 
 #include "vicreg.h"
 
+struct vicreg_pool;
+
 /* The parameters, held as the types the computation uses. */
 struct vicreg_params {
     double lambda; /* invariance coefficient */
@@ -20,6 +22,7 @@ struct vicreg_params {
     int convention;
     int path;
     int global_views; /* G of a views call; 0: every view */
+    int threads;      /* VICREG_PARAM_THREADS: the caller's thread and threads - 1 of pool */
 };
 
 /* Everything a loss call reports, kept for vicreg_ctx_get_term() and
@@ -45,6 +48,7 @@ struct vicreg_ctx {
     size_t scratch_bytes;
     void *layer;          /* vicreg_ctx_buffer(): 64-byte aligned, layer_bytes long */
     size_t layer_bytes;
+    struct vicreg_pool *pool; /* NULL unless VICREG_PARAM_THREADS > 1 (pool.h) */
 };
 
 /* The path a call of shape (n, d) takes under the given path parameter. */

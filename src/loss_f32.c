@@ -14,10 +14,12 @@
 #include "clones.h"
 #include "context.h"
 #include "layout.h"
+#include "pool.h"
 #include "stats.h"
 
 #include "passes.inc"   /* pass 1 and pass 2 over the batches */
 #include "gradient.inc" /* the elementwise gradient pass */
+#include "parallel.inc" /* the passes on the context's threads */
 #include "products.inc" /* the two paths: SYRK, GEMM, what differs */
 #include "loss.inc"     /* one loss call */
 #include "shard.inc"    /* the three phases of a sharded call */

@@ -17,7 +17,7 @@ int main(void)
         gradients_suite,       vectors_suite,    threads_suite,     shard_values_suite,
         shard_gradients_suite, loss_rows_suite,  grad_scale_suite,  shard_errors_suite,
         ctx_buffer_suite,      views_exact_suite, views_suite,      shard_views_suite,
-        views_vectors_suite,
+        views_vectors_suite,   pass_threads_suite,
     };
     SRunner *runner = srunner_create(suites[0]());
     for (size_t k = 1; k < sizeof suites / sizeof suites[0]; k++)

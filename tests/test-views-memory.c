@@ -13,7 +13,10 @@
  *            nothing the caller owns, keeps the context's terms and its
  *            old scratch, and leaves a context that computes what a fresh
  *            one computes, bit for bit; every allocation of a scenario is
- *            made to fail once.
+ *            made to fail once;
+ *   threads  with VICREG_PARAM_THREADS set, no call allocates after the
+ *            first; a failed allocation of the threads returns
+ *            VICREG_ERR_NO_MEMORY and keeps the old setting and results.
  */
 #include <math.h>
 #include <stdio.h>
@@ -168,6 +171,80 @@ START_TEST(no_alloc_after_views_reserve)
     ck_assert_int_eq(allocs(), reserved);
     sweep_no_alloc(prec, c, s[0], s[1], s[2], "after a views reserve");
     vicreg_ctx_destroy(c);
+}
+END_TEST
+
+/* With VICREG_PARAM_THREADS = 3 the threads and their temporaries are
+ * allocated when the parameter is set; calls large enough to split their
+ * passes (V = 3, 300 x 400) allocate on the first call only (the
+ * scratch), and then never: views, rows and two-batch calls. */
+START_TEST(no_alloc_with_threads)
+{
+    const int prec = _i;
+    const size_t count = 3, n = 300, d = 400;
+    struct views w;
+    views_make(&w, prec, 4, count, n, d, 0);
+    void **g = grad_buffers(prec, count, n, d);
+    vicreg_ctx *c = tu_ctx_new();
+    const long created = allocs();
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_THREADS, 3), VICREG_OK);
+    ck_assert_int_gt(allocs(), created);
+    ck_assert_int_eq(views_call(prec, c, &w, count, n, d, 0, g, 0), VICREG_OK);
+    const long warm = allocs();
+    for (int which = 0; which < 3; which++) {
+        ck_assert_int_eq(views_call(prec, c, &w, count, n, d, which, g, 0), VICREG_OK);
+        ck_assert_int_eq(views_call(prec, c, &w, count, n, d, which, g, 1), VICREG_OK);
+        ck_assert_int_eq(views_call(prec, c, &w, 2, n, d - 1, which, g, 0), VICREG_OK);
+    }
+    ck_assert_int_eq(prec_loss(prec, c, n, d, w.z[0], d, w.z[1], d, NULL, g[0], d, g[1], d),
+                     VICREG_OK);
+    ck_assert_msg(allocs() == warm, "a call with threads allocated");
+    vicreg_ctx_destroy(c);
+    grad_buffers_free(g, count);
+    views_free(&w);
+}
+END_TEST
+
+/* Every allocation of starting the threads made to fail in turn:
+ * VICREG_ERR_NO_MEMORY, the parameter keeps its value (1, or the 2 set
+ * before), and the context computes what it computed before, bit for
+ * bit. */
+START_TEST(threads_allocation_fails)
+{
+    const int prec = F64;
+    const size_t count = 2, n = 200, d = 300;
+    struct views w;
+    views_make(&w, prec, 6, count, n, d, 0);
+    void **g = grad_buffers(prec, count, n, d);
+    void **want = grad_buffers(prec, count, n, d);
+    vicreg_ctx *c = tu_ctx_new();
+    const int before = _i ? 2 : 1;
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_THREADS, before), VICREG_OK);
+    ck_assert_int_eq(views_call(prec, c, &w, count, n, d, 0, want, 0), VICREG_OK);
+    int failures = 0;
+    for (long k = 0;; k++) {
+        fail_after(k);
+        int st = vicreg_ctx_set_param(c, VICREG_PARAM_THREADS, 4);
+        hooks_reset();
+        if (st == VICREG_OK)
+            break;
+        ck_assert_int_eq(st, VICREG_ERR_NO_MEMORY);
+        failures++;
+        double value;
+        ck_assert_int_eq(vicreg_ctx_get_param(c, VICREG_PARAM_THREADS, &value), VICREG_OK);
+        ck_assert(value == before);
+        ck_assert_int_eq(views_call(prec, c, &w, count, n, d, 0, g, 0), VICREG_OK);
+        for (size_t v = 0; v < count; v++)
+            ck_assert(memcmp(g[v], want[v], n * d * sizeof(double)) == 0);
+    }
+    ck_assert_int_ge(failures, 1);
+    ck_assert_int_eq(views_call(prec, c, &w, count, n, d, 0, g, 0), VICREG_OK);
+    for (size_t v = 0; v < count; v++)
+        ck_assert(memcmp(g[v], want[v], n * d * sizeof(double)) == 0);
+    vicreg_ctx_destroy(c);
+    grad_buffers_free(g, count);
+    grad_buffers_free(want, count);
+    views_free(&w);
 }
 END_TEST
 
@@ -581,11 +658,12 @@ static Suite *views_memory_suite(void)
           .tests = { TU_LOOP(no_alloc_after_first_views_call, 0, 12),
                      TU_LOOP(no_alloc_f32_after_f64, 0, 2),
                      TU_LOOP(no_alloc_after_views_reserve, 0, 12), TU_LOOP(growth_allocates, 0, 2),
-                     TU_LOOP(no_alloc_after_first_pipeline, 0, 6) } },
+                     TU_LOOP(no_alloc_after_first_pipeline, 0, 6),
+                     TU_LOOP(no_alloc_with_threads, 0, 2) } },
         { .name = "failure", .setup = hooks_reset, .teardown = hooks_reset, .timeout = 120,
           .tests = { TU_LOOP(first_views_call_fails, 0, 8), TU_LOOP(growth_fails, 0, 6),
                      TU_LOOP(views_reserve_fails, 0, 2), TU_LOOP(phase_allocation_fails, 0, 4),
-                     TU_TEST(every_failure_point) } },
+                     TU_TEST(every_failure_point), TU_LOOP(threads_allocation_fails, 0, 2) } },
     };
     return tu_suite("views-memory", tcases, sizeof tcases / sizeof tcases[0]);
 }

@@ -38,6 +38,7 @@ Suite *views_exact_suite(void);
 Suite *views_suite(void);
 Suite *shard_views_suite(void);
 Suite *views_vectors_suite(void);
+Suite *pass_threads_suite(void);
 
 /* Every term key of the API, VICREG_TERM_PATH_USED last. */
 #define TU_N_TERMS 15

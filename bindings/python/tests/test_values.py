@@ -75,7 +75,8 @@ def test_defaults_are_the_documented_ones():
             **({"grad_scale": 1.0} if "grad_scale" in context.params()
                else {}),
             **({"global_views": 0.0} if "global_views" in context.params()
-               else {}))
+               else {}),
+            **({"threads": 1.0} if "threads" in context.params() else {}))
 
 
 def test_context_reuse_matches_one_call_and_keeps_terms():

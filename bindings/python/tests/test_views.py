@@ -315,3 +315,18 @@ def test_sharded_views_equal_the_whole_batch(dtype, tol, v_count, g):
     with pytest.raises(ValueError):
         shard.add_views_sums(context, zs, np.zeros(sums_len - 1))
     expect(vicreg.ERR_BAD_SHAPE, shard.views_sizes, 0, 5)
+
+
+def test_threads_give_the_same_bits():
+    """VICREG_PARAM_THREADS (libvicreg >= 1.3): the passes on three threads
+    give the loss and every gradient bit for bit as on one."""
+    rng = np.random.default_rng(3)
+    views = [rng.standard_normal((300, 500)) for _ in range(3)]
+    with vicreg.Context(global_views=2) as one, \
+            vicreg.Context(global_views=2, threads=3) as three:
+        assert three.get_param("threads") == 3.0
+        a = one.views_loss(views)
+        b = three.views_loss(views)
+    assert a.loss == b.loss
+    for ga, gb in zip(a.grads, b.grads):
+        np.testing.assert_array_equal(ga, gb)

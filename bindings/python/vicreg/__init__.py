@@ -34,7 +34,7 @@ from ._context import (Context, LossResult, loss, PARAMS, TERMS,  # noqa: E402
                        CONVENTIONS, PATHS, ViewsResult, views_loss,
                        VIEW_TERMS, MAX_VIEWS)
 
-__version__ = "1.2.0"
+__version__ = "1.3.0"
 
 __all__ = [
     "Context", "LossResult", "loss", "ViewsResult", "views_loss",
@@ -54,7 +54,7 @@ def library_path():
 
 
 def library_version():
-    """The running library's version string, such as "1.2.0"."""
+    """The running library's version string, such as "1.3.0"."""
     return lib.vicreg_version_string().decode()
 
 

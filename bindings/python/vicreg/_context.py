@@ -20,6 +20,7 @@ PARAMS = {
     "path": 30,
     "grad_scale": 40,        # libvicreg >= 1.1
     "global_views": 50,      # G, libvicreg >= 1.2
+    "threads": 60,           # the passes' threads, libvicreg >= 1.3
 }
 CONVENTIONS = {"reference": 0, "paper": 1}
 PATHS = {"auto": 0, "covariance": 1, "gram": 2}
@@ -285,7 +286,9 @@ class Context:
         convention ('reference' or 'paper'), path ('auto', 'covariance' or
         'gram'), with libvicreg >= 1.1 grad_scale, and with libvicreg >=
         1.2 global_views (G, how many of the views of a views call, the
-        first ones, are global; 0, the default, means all). None leaves a
+        first ones, are global; 0, the default, means all), with libvicreg
+        >= 1.3 threads (how many threads the library runs its streaming
+        passes on, the caller's included; default 1). None leaves a
         parameter as it is. An out-of-range value raises VicregError
         (VICREG_ERR_OUT_OF_RANGE) and leaves that parameter unchanged."""
         for name, value in params.items():
@@ -320,7 +323,7 @@ class Context:
             try:
                 value = self.get_param(name)
             except VicregError:
-                if name in ("grad_scale", "global_views"):  # newer keys
+                if name in ("grad_scale", "global_views", "threads"):  # newer keys
                     continue
                 raise
             table = _ENUMS.get(name)

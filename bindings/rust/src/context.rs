@@ -32,6 +32,9 @@ pub enum Param {
     /// G, how many of the views of a views call (the first ones) are
     /// global; 0, the default, means all (since libvicreg 1.2).
     GlobalViews,
+    /// How many threads the library runs its streaming passes on, the
+    /// caller's included; default 1 (since libvicreg 1.3).
+    Threads,
 }
 
 impl Param {
@@ -47,6 +50,7 @@ impl Param {
             Param::Path => sys::VICREG_PARAM_PATH,
             Param::GradScale => sys::VICREG_PARAM_GRAD_SCALE,
             Param::GlobalViews => sys::VICREG_PARAM_GLOBAL_VIEWS,
+            Param::Threads => sys::VICREG_PARAM_THREADS,
         }
     }
 }

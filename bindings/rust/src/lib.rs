@@ -24,7 +24,7 @@ pub fn version_number() -> u32 {
     unsafe { sys::vicreg_version_number() }
 }
 
-/// The version of the running library, such as `"1.2.0"`.
+/// The version of the running library, such as `"1.3.0"`.
 pub fn version_string() -> &'static str {
     // SAFETY: the C function returns a static string.
     unsafe { error::static_str(sys::vicreg_version_string()) }

@@ -13,7 +13,7 @@ pub struct vicreg_ctx {
 
 // The version this declaration was written against (VICREG_VERSION_*).
 pub const VICREG_VERSION_MAJOR: c_uint = 1;
-pub const VICREG_VERSION_MINOR: c_uint = 2;
+pub const VICREG_VERSION_MINOR: c_uint = 3;
 pub const VICREG_VERSION_PATCH: c_uint = 0;
 pub const VICREG_VERSION_NUMBER: c_uint =
     VICREG_VERSION_MAJOR * 10000 + VICREG_VERSION_MINOR * 100 + VICREG_VERSION_PATCH;
@@ -40,6 +40,7 @@ pub const VICREG_PARAM_CONVENTION: c_int = 20;
 pub const VICREG_PARAM_PATH: c_int = 30;
 pub const VICREG_PARAM_GRAD_SCALE: c_int = 40;
 pub const VICREG_PARAM_GLOBAL_VIEWS: c_int = 50;
+pub const VICREG_PARAM_THREADS: c_int = 60;
 
 pub const VICREG_CONVENTION_REFERENCE: c_int = 0;
 pub const VICREG_CONVENTION_PAPER: c_int = 1;

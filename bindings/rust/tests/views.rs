@@ -425,3 +425,26 @@ fn sharded_views_equal_the_whole_batch() {
     assert_eq!(ctx.shard_views_sums(&shard(0, n), &mut sums[..sums_len - 1]), Err(Error::BadShape));
     assert_eq!(vicreg::shard_views_sizes(0, d), Err(Error::BadShape));
 }
+
+#[test]
+fn threads_give_the_same_bits() {
+    // Param::Threads (libvicreg 1.3): the passes on three threads give the
+    // loss and every gradient bit for bit as on one.
+    let (n, d) = (300, 500);
+    let zs = make_views(21, 3, n, d);
+    let views = packed(&zs, d);
+    let mut results = Vec::new();
+    for threads in [1.0, 3.0] {
+        let mut ctx = Context::new().unwrap();
+        ctx.set_param(Param::Threads, threads).unwrap();
+        assert_eq!(ctx.param(Param::Threads).unwrap(), threads);
+        let mut grads: Vec<Vec<f64>> = vec![vec![0.0; n * d]; 3];
+        let mut bufs: Vec<BatchMut<'_, f64>> =
+            grads.iter_mut().map(|g| BatchMut::packed(g, d).unwrap()).collect();
+        let loss = ctx.views_loss_grad(&views, &mut bufs).unwrap();
+        drop(bufs);
+        results.push((loss, grads));
+    }
+    assert_eq!(results[0].0.to_bits(), results[1].0.to_bits());
+    assert_eq!(results[0].1, results[1].1);
+}

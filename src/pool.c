@@ -1,0 +1,225 @@
+/*
+ * pool.c - the fork-join team of pool.h: POSIX threads, one mutex and two
+ * condition variables, and a job counter the workers watch.
+ *
+ * A job is published by writing its fields and then incrementing
+ * `generation` (release); a worker that sees the new generation (acquire)
+ * runs its part and counts `pending` down; the last one wakes the caller.
+ * Each side spins for a few microseconds before it sleeps on its
+ * condition variable, because the passes of one call come a few
+ * microseconds to milliseconds apart, and a sleeping thread costs a
+ * futex wake-up to resume. Sleeping and waking both check their condition
+ * under the mutex, so no wake-up is lost.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "pool.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "context.h"
+#include "vicreg.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VICREG_CPU_RELAX() _mm_pause()
+#else
+#define VICREG_CPU_RELAX() ((void)0)
+#endif
+
+/* About 10-50 microseconds of spinning before a thread sleeps. */
+enum { SPIN_ROUNDS = 2000 };
+
+/* Jobs smaller than this many element operations run on one thread: a
+ * worker's wake-up costs about as much. */
+enum { MIN_PART_WORK = 1 << 17 };
+
+struct vicreg_pool {
+    int threads; /* the caller's thread and threads - 1 workers */
+    pthread_t workers[VICREG_MAX_THREADS - 1];
+    double *temp; /* (threads - 1) x VICREG_POOL_TEMP_DOUBLES */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* a new job or stop, for the workers */
+    pthread_cond_t done; /* the last part finished, for the caller */
+    atomic_ulong generation;
+    atomic_int pending;
+    atomic_int stopping;
+    /* The job, written before generation is incremented. */
+    vicreg_part_fn *fn;
+    void *arg;
+    size_t count;
+    int parts;
+};
+
+struct worker_start {
+    struct vicreg_pool *pool;
+    int part;
+};
+
+static void run_part(struct vicreg_pool *p, int part)
+{
+    size_t begin = p->count * (size_t)part / (size_t)p->parts;
+    size_t end = p->count * (size_t)(part + 1) / (size_t)p->parts;
+    p->fn(p->arg, begin, end, part);
+}
+
+static void *worker_main(void *start_arg)
+{
+    struct worker_start *start = start_arg;
+    struct vicreg_pool *p = start->pool;
+    const int part = start->part;
+    unsigned long seen = 0;
+    for (;;) {
+        unsigned long g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        for (int s = 0; g == seen && s < SPIN_ROUNDS; s++) {
+            VICREG_CPU_RELAX();
+            g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&p->lock);
+            while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen)
+                pthread_cond_wait(&p->wake, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+        }
+        seen = g;
+        if (atomic_load_explicit(&p->stopping, memory_order_acquire))
+            return NULL;
+        if (part < p->parts)
+            run_part(p, part);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+}
+
+/* Publishes a job (or the stop) to every worker. */
+static void publish(struct vicreg_pool *p)
+{
+    atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    pthread_mutex_lock(&p->lock);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void wait_for_workers(struct vicreg_pool *p)
+{
+    for (int s = 0; s < SPIN_ROUNDS; s++) {
+        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0)
+            return;
+        VICREG_CPU_RELAX();
+    }
+    pthread_mutex_lock(&p->lock);
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Stops and joins the first `started` workers, frees the pool. */
+static void stop_and_free(struct vicreg_pool *p, int started)
+{
+    atomic_store_explicit(&p->stopping, 1, memory_order_release);
+    p->threads = started + 1;
+    publish(p);
+    for (int k = 0; k < started; k++)
+        pthread_join(p->workers[k], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    vicreg_free(p->temp);
+    vicreg_free(p);
+}
+
+int vicreg_pool_create(struct vicreg_pool **out, int threads)
+{
+    if (threads < 2 || threads > VICREG_MAX_THREADS)
+        return VICREG_ERR_INVALID_ARGUMENT;
+    struct vicreg_pool *p = vicreg_alloc_aligned(sizeof *p);
+    if (!p)
+        return VICREG_ERR_NO_MEMORY;
+    memset(p, 0, sizeof *p);
+    p->threads = threads;
+    p->temp = vicreg_alloc_aligned((size_t)(threads - 1) * VICREG_POOL_TEMP_DOUBLES *
+                                   sizeof(double));
+    struct worker_start *starts =
+        vicreg_alloc_aligned((size_t)(threads - 1) * sizeof *starts);
+    if (!p->temp || !starts || pthread_mutex_init(&p->lock, NULL) != 0) {
+        vicreg_free(starts);
+        vicreg_free(p->temp);
+        vicreg_free(p);
+        return VICREG_ERR_NO_MEMORY;
+    }
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    /* The workers block every signal: they belong to the caller's
+     * threads, which choose how signals are handled. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int started = 0;
+    for (; started < threads - 1; started++) {
+        starts[started] = (struct worker_start){ p, started + 1 };
+        if (pthread_create(&p->workers[started], NULL, worker_main, &starts[started]) != 0)
+            break;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started < threads - 1) {
+        stop_and_free(p, started);
+        vicreg_free(starts);
+        return VICREG_ERR_NO_MEMORY;
+    }
+    /* One empty job, so that every worker has read its start block before
+     * it is freed. */
+    p->fn = NULL;
+    p->parts = 0;
+    publish(p);
+    wait_for_workers(p);
+    vicreg_free(starts);
+    *out = p;
+    return VICREG_OK;
+}
+
+void vicreg_pool_destroy(struct vicreg_pool *pool)
+{
+    if (pool)
+        stop_and_free(pool, pool->threads - 1);
+}
+
+int vicreg_pool_parts(const struct vicreg_pool *pool, size_t count, size_t item_work)
+{
+    if (!pool || count < 2)
+        return 1;
+    size_t work = item_work && count > SIZE_MAX / item_work ? SIZE_MAX : count * item_work;
+    size_t parts = work / MIN_PART_WORK;
+    if (parts > (size_t)pool->threads)
+        parts = (size_t)pool->threads;
+    if (parts > count)
+        parts = count;
+    return parts < 1 ? 1 : (int)parts;
+}
+
+void vicreg_pool_run(struct vicreg_pool *pool, int parts, size_t count, vicreg_part_fn *fn,
+                     void *arg)
+{
+    if (!pool || parts <= 1) {
+        fn(arg, 0, count, 0);
+        return;
+    }
+    pool->fn = fn;
+    pool->arg = arg;
+    pool->count = count;
+    pool->parts = parts;
+    publish(pool);
+    run_part(pool, 0);
+    wait_for_workers(pool);
+}
+
+double *vicreg_pool_temp(struct vicreg_pool *pool, int part)
+{
+    return pool->temp + (size_t)(part - 1) * VICREG_POOL_TEMP_DOUBLES;
+}
