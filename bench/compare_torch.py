@@ -61,11 +61,13 @@ Threads
 Both sides get the same number of threads, --threads N (default 2):
 
 * torch.set_num_threads(N) sets PyTorch's intra-op (OpenMP) threads;
-* libvicreg starts no threads of its own: its SYRK/GEMM run on the threads
-  of the OpenBLAS pthread build it is linked with, whose count comes from
-  the environment variable OPENBLAS_NUM_THREADS, read once when OpenBLAS is
-  loaded. If it is not set, this script sets it to N for itself before
-  loading NumPy, PyTorch or libvicreg; if it is set, it is left alone.
+* libvicreg's SYRK/GEMM run on the threads of the OpenBLAS pthread build
+  it is linked with, whose count comes from the environment variable
+  OPENBLAS_NUM_THREADS, read once when OpenBLAS is loaded. If it is not
+  set, this script sets it to N for itself before loading NumPy, PyTorch or
+  libvicreg; if it is set, it is left alone. Its streaming passes run on
+  --lib-threads threads (VICREG_PARAM_THREADS, libvicreg >= 1.3; default
+  N, 1 for an older library).
 
 On Debian, PyTorch's matrix products go through libblas.so.3 from the same
 OpenBLAS pthread build, so one OpenBLAS instance (and one BLAS thread pool)
@@ -181,6 +183,9 @@ def build_parser():
                    help="torch.set_num_threads(N); also OPENBLAS_NUM_THREADS=N for "
                         "OpenBLAS (libvicreg's BLAS threads) unless that variable is "
                         "already set (default 2)")
+    p.add_argument("--lib-threads", type=int, default=None, metavar="T",
+                   help="libvicreg's VICREG_PARAM_THREADS (default: --threads; "
+                        "ignored by a library older than 1.3)")
     p.add_argument("--csv", metavar="FILE",
                    help="also write shape,n,d,precision,impl,median_s,peak_mib rows")
     p.add_argument("--budget", type=float, default=20.0, metavar="SECONDS",
@@ -208,6 +213,16 @@ def build_parser():
     p.add_argument("--measure-memory", nargs=3, metavar=("IMPL", "SHAPE", "PRECISION"),
                    help=argparse.SUPPRESS)
     return p
+
+
+def lib_context(args):
+    """A vicreg.Context whose passes run on --lib-threads threads (the
+    --threads count unless given), when the library has the parameter."""
+    ctx = vicreg.Context()
+    threads = args.lib_threads if args.lib_threads is not None else args.threads
+    if "threads" in ctx.params():
+        ctx.set_param("threads", threads)
+    return ctx
 
 
 def configure_thread_env(threads):
@@ -527,7 +542,7 @@ def measure_memory_child(args):
         ga.fill(1.0)  # make sure every page of the caller's buffers is resident
         gb.fill(1.0)
         warm_up_openblas()
-        ctx = vicreg.Context()
+        ctx = lib_context(args)
         result["scratch_bytes"] = ctx.scratch_bytes(n, d, za.dtype)
         call, _ = make_call(ctx, za, zb, ga, gb)
         run = call
@@ -617,7 +632,7 @@ def run_case(args, lib_path, n, d, precision):
     runner.reset()
 
     log(f"[{label} {precision}] agreement check: libvicreg")
-    ctx = vicreg.Context()
+    ctx = lib_context(args)
     ga, gb = np.empty_like(za), np.empty_like(zb)
     lib_call, lib_loss = make_call(ctx, za, zb, ga, gb)
     time_once(lib_call)  # first call: allocates the scratch

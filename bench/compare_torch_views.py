@@ -288,9 +288,10 @@ class TorchRunner:
 # ---------------------------------------------------------------------------
 
 def lib_params(args):
+    # threads: the library's passes on as many threads as PyTorch's.
     return dict(global_views=args.global_views, invariance_coeff=args.inv_coeff,
                 variance_coeff=args.var_coeff,
-                covariance_coeff=args.cov_coeff / args.views)
+                covariance_coeff=args.cov_coeff / args.views, threads=args.threads)
 
 
 def make_views_call(ctx, zs, grads):

@@ -48,6 +48,7 @@
 
 #define BENCH_NAME "vicreg-bench"
 #include "benchutil.h"
+#include "blasinfo.h"
 #include "floor.h"
 
 /* ---------------------------------------------------------------------
@@ -286,15 +287,6 @@ static const char *path_name(int path)
     return path == VICREG_PATH_GRAM ? "gram" : "cov";
 }
 
-static int blas_threads(void)
-{
-#ifdef VICREG_BENCH_OPENBLAS
-    return openblas_get_num_threads();
-#else
-    return -1;
-#endif
-}
-
 /* GF/s of a square size^3 GEMM (beta = 0), median of 3 after a warm-up:
  * the reference for what the BLAS reaches on a large product. */
 static double peak_gflops(size_t size, int f64)
@@ -334,12 +326,7 @@ static void print_header(const char *cpu, const struct options *o)
     printf("# vicreg-bench: libvicreg %s, one call = loss + dL/dZa + dL/dZb\n",
            vicreg_version_string());
     printf("# CPU: %s (%ld online)\n", cpu, cpus);
-#ifdef VICREG_BENCH_OPENBLAS
-    printf("# BLAS: %s; core %s; threads in use: %d (openblas_get_num_threads)\n",
-           openblas_get_config(), openblas_get_corename(), openblas_get_num_threads());
-#else
-    printf("# BLAS: not OpenBLAS (thread count unknown)\n");
-#endif
+    print_blas();
     printf("# time: median over reps (CLOCK_MONOTONIC) after one warm-up call; library and\n"
            "#   floor calls alternate in one loop. floor = the library's own BLAS calls\n"
            "#   (src/blas.h), per branch one SYRK and one SYMM (same shapes, sides, ld, alpha, beta).\n");
@@ -445,6 +432,7 @@ static void usage(FILE *f)
             "                       4096; 0: none)\n"
             "  --csv FILE           also write the measurements as CSV\n"
             "  --seed N             seed of the input generator (default 1)\n"
+            "  --print-blas-core    print OpenBLAS's kernel set (none: another BLAS), exit\n"
             "  --help               this text\n");
 }
 
@@ -515,6 +503,9 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--print-blas-core") == 0) {
+            puts(blas_core());
             return 0;
         } else if (strcmp(a, "--shapes") == 0) {
             parse_shapes(next_arg(argc, argv, &i), &o);

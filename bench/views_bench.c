@@ -65,6 +65,7 @@
 
 #define BENCH_NAME "views-bench"
 #include "benchutil.h"
+#include "blasinfo.h"
 #include "floor.h"
 
 /* A field of /proc/self/status in KiB ("VmRSS", "VmHWM"), or -1. */
@@ -369,15 +370,6 @@ static const char *path_name(int path)
     return path == VICREG_PATH_GRAM ? "gram" : "cov";
 }
 
-static int blas_threads(void)
-{
-#ifdef VICREG_BENCH_OPENBLAS
-    return openblas_get_num_threads();
-#else
-    return -1;
-#endif
-}
-
 static double mib(double bytes)
 {
     return bytes / (1024.0 * 1024.0);
@@ -406,19 +398,11 @@ static void print_load(const char *when)
 static void print_header(const struct options *o, const char *cpu)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("# views-bench: libvicreg %s, one call = vicreg_views_loss with V = %zu views "
            "(G = %zu global): loss + all V gradients\n",
            vicreg_version_string(), o->views, o->global);
     printf("# CPU: %s (%ld online)\n", cpu, cpus);
-#ifdef VICREG_BENCH_OPENBLAS
-    printf("# BLAS: %s; core %s; threads in use: %d (openblas_get_num_threads)\n",
-           openblas_get_config(), openblas_get_corename(), openblas_get_num_threads());
-#else
-    printf("# BLAS: not OpenBLAS (thread count unknown)\n");
-#endif
-    printf("# OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s\n", coretype ? coretype : "unset",
-           getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
+    print_blas();
     printf("# library threads (VICREG_PARAM_THREADS): %zu\n", o->threads);
     print_load("start");
     printf("# time: median over reps (CLOCK_MONOTONIC) after one warm-up call; library and\n"

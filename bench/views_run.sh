@@ -30,9 +30,10 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-unset} OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
-    echo "# views_bench: --views 8 --global 2 --precision f32 --min-reps 7; compare_torch_views.py: --views 8 --global-views 2 --threads $OPENBLAS_NUM_THREADS"
+    echo "# views_bench: --views 8 --global 2 --precision f32 --min-reps 7 --threads $OPENBLAS_NUM_THREADS; compare_torch_views.py: --views 8 --global-views 2 --threads $OPENBLAS_NUM_THREADS"
 } > "$out/views_environment.txt"
 "$build"/bench/views-bench --views 8 --global 2 --precision f32 --min-reps 7 \
+    --threads "$OPENBLAS_NUM_THREADS" \
     --csv "$out/views.csv" | tee "$out/views.txt"
 /usr/bin/python3 bench/compare_torch_views.py --lib "$build/libvicreg.so.1" \
     --views 8 --global-views 2 --threads "$OPENBLAS_NUM_THREADS" \

@@ -25,16 +25,13 @@ fi
 # OpenBLAS 0.3.21 (Debian 12) does not recognise some recent x86 CPUs and
 # falls back to its generic "Prescott" kernels, several times slower. When
 # that happens, pick the kernels the CPU supports.
+. scripts/blas-kernels.sh
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$("$trainer" --print-blas-core)" = Prescott ]; then
-    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true) "
-    has() { for f in "$@"; do [[ $flags == *" $f "* ]] || return 1; done; }
-    if has avx512f avx512cd avx512bw avx512dq avx512vl; then
-        export OPENBLAS_CORETYPE=SkylakeX
-    elif has avx2 fma; then
-        export OPENBLAS_CORETYPE=Haswell
-    fi
-    [ -n "${OPENBLAS_CORETYPE:-}" ] &&
+    fast=$(vicreg_fast_coretype)
+    if [ -n "$fast" ]; then
+        export OPENBLAS_CORETYPE=$fast
         echo "note: OpenBLAS did not recognise this CPU; using OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+    fi
 fi
 
 exec "$trainer" --out build-release/fashion-mnist "$@"
