@@ -8,6 +8,7 @@ VICREG_PACKAGES=(
     python3-numpy python3-pytest python3-torch python3-pip python3-venv
     python3-setuptools cargo openmpi-bin libopenmpi-dev
     cmake python3-mesonpy python3-build debhelper dh-python lintian
+    libblis-dev
 )
 
 vicreg_install_deps() {

@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it: installs what is missing, then
 # builds and tests with gcc (-Dwerror=true), with clang (-Dwerror=true),
 # and once more under AddressSanitizer and UndefinedBehaviorSanitizer;
-# then the robustness checks, the ABI gate and the packages (the wheel, the
-# CMake package, the Debian packages: scripts/check-packages.sh).
+# then the robustness checks, the ABI gate, the packages (the wheel, the
+# CMake package, the Debian packages: scripts/check-packages.sh) and the
+# unit suite against a second BLAS (BLIS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -155,5 +156,13 @@ step_time "CMake package"
 # package used from the system, then the packages removed again.
 bash scripts/check-packages.sh debian
 step_time "Debian packages"
+
+# 11. A second BLAS: the unit suite with the library built against BLIS
+# (-Dblas=blis, Debian's libblis-dev), so that build keeps working; BLIS's
+# own thread count (BLIS_NUM_THREADS) is left as it is (one thread).
+CC=gcc CXX=g++ targets="tests/test-vicreg tests/test-memory tests/test-shard-memory tests/test-views-memory tests/test-views-reference" \
+    setup_build build-ci-blis -Dwerror=true -Dblas=blis
+count_tests build-ci-blis --no-rebuild --suite unit
+step_time "BLIS build"
 
 echo "$passed passed, $failed failed"
