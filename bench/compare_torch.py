@@ -813,7 +813,8 @@ def run(argv):
         f"threads: torch.get_num_threads() = {torch.get_num_threads()}; libvicreg runs on "
         f"OpenBLAS's {blas.get('parallel', '?')} threads: {blas.get('threads')} "
         f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
-        f"{'set by this script' if set_by_us else 'from the environment'})",
+        f"{'set by this script' if set_by_us else 'from the environment'}); "
+        f"its passes on {args.lib_threads or args.threads} (VICREG_PARAM_THREADS)",
         f"OpenBLAS: {blas.get('config', '?')}, core {blas.get('core', '?')}"
         + (f", OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}"
            if "OPENBLAS_CORETYPE" in os.environ else ""),

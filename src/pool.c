@@ -34,8 +34,13 @@
 enum { SPIN_ROUNDS = 2000 };
 
 /* Jobs smaller than this many element operations run on one thread: a
- * worker's wake-up costs about as much. */
-enum { MIN_PART_WORK = 1 << 17 };
+ * worker's wake-up costs about as much. A job is cut into chunks of at
+ * least MIN_CHUNK_WORK, up to CHUNKS_PER_THREAD per thread, which the
+ * threads take in turn: a thread that shares its core with another
+ * program (a BLAS worker spinning after its product, say) then does fewer
+ * chunks instead of holding the others up. Who computes a chunk does not
+ * change its bits. */
+enum { MIN_PART_WORK = 1 << 17, MIN_CHUNK_WORK = 1 << 15, CHUNKS_PER_THREAD = 8 };
 
 struct vicreg_pool {
     int threads; /* the caller's thread and threads - 1 workers */
@@ -51,7 +56,9 @@ struct vicreg_pool {
     vicreg_part_fn *fn;
     void *arg;
     size_t count;
-    int parts;
+    int parts;            /* threads taking part, the caller's included */
+    size_t chunks;        /* [0, count) cut into this many */
+    atomic_size_t next;   /* the next chunk to take */
 };
 
 struct worker_start {
@@ -59,11 +66,16 @@ struct worker_start {
     int part;
 };
 
+/* Takes chunks until none is left; part: the taker's temporaries. */
 static void run_part(struct vicreg_pool *p, int part)
 {
-    size_t begin = p->count * (size_t)part / (size_t)p->parts;
-    size_t end = p->count * (size_t)(part + 1) / (size_t)p->parts;
-    p->fn(p->arg, begin, end, part);
+    for (;;) {
+        size_t k = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (k >= p->chunks)
+            return;
+        size_t begin = p->count * k / p->chunks, end = p->count * (k + 1) / p->chunks;
+        p->fn(p->arg, begin, end, part);
+    }
 }
 
 static void *worker_main(void *start_arg)
@@ -190,30 +202,37 @@ void vicreg_pool_destroy(struct vicreg_pool *pool)
         stop_and_free(pool, pool->threads - 1);
 }
 
-int vicreg_pool_parts(const struct vicreg_pool *pool, size_t count, size_t item_work)
+/* How many threads share a job of `work` element operations: 1 when it is
+ * too small for a worker's wake-up to pay, at most one per thread. */
+static size_t parts_for(const struct vicreg_pool *pool, size_t work)
 {
-    if (!pool || count < 2)
-        return 1;
-    size_t work = item_work && count > SIZE_MAX / item_work ? SIZE_MAX : count * item_work;
     size_t parts = work / MIN_PART_WORK;
     if (parts > (size_t)pool->threads)
         parts = (size_t)pool->threads;
-    if (parts > count)
-        parts = count;
-    return parts < 1 ? 1 : (int)parts;
+    return parts < 1 ? 1 : parts;
 }
 
-void vicreg_pool_run(struct vicreg_pool *pool, int parts, size_t count, vicreg_part_fn *fn,
-                     void *arg)
+void vicreg_pool_run(struct vicreg_pool *pool, size_t count, size_t item_work,
+                     vicreg_part_fn *fn, void *arg)
 {
-    if (!pool || parts <= 1) {
+    const size_t work =
+        item_work && count > SIZE_MAX / item_work ? SIZE_MAX : count * item_work;
+    const size_t parts = pool && count > 1 ? parts_for(pool, work) : 1;
+    if (parts == 1) {
         fn(arg, 0, count, 0);
         return;
     }
+    size_t chunks = parts * CHUNKS_PER_THREAD;
+    if (chunks > work / MIN_CHUNK_WORK)
+        chunks = work / MIN_CHUNK_WORK;
+    if (chunks > count)
+        chunks = count;
     pool->fn = fn;
     pool->arg = arg;
     pool->count = count;
-    pool->parts = parts;
+    pool->parts = (int)parts;
+    pool->chunks = chunks;
+    atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
     publish(pool);
     run_part(pool, 0);
     wait_for_workers(pool);

@@ -1,8 +1,8 @@
 /*
  * pool.h - the context's own threads, started only when the caller asks
  * for them (VICREG_PARAM_THREADS > 1): a fork-join team that runs one
- * function over the parts of a range, part 0 on the caller's thread and
- * part k on worker k. Between jobs the workers sleep (after a short spin),
+ * function over the chunks of a range on the caller's thread and its
+ * workers. Between jobs the workers sleep (after a short spin),
  * so they take no processor time from the BLAS's threads during the
  * products. The passes split their work by columns or by rows, never
  * inside a sum, so the results do not depend on the number of parts.
@@ -25,7 +25,8 @@
 
 struct vicreg_pool;
 
-/* One part of a job: the half-open range [begin, end) of its count. */
+/* One chunk of a job: the half-open range [begin, end) of its count;
+ * part says whose temporaries to use (0: the caller's thread). */
 typedef void vicreg_part_fn(void *arg, size_t begin, size_t end, int part);
 
 /* Starts threads - 1 workers (2 <= threads <= VICREG_MAX_THREADS).
@@ -35,16 +36,15 @@ int vicreg_pool_create(struct vicreg_pool **out, int threads);
 /* Stops and joins the workers and frees the pool; NULL is a no-op. */
 void vicreg_pool_destroy(struct vicreg_pool *pool);
 
-/* How many parts a job of `count` items, each costing about `item_work`
- * element operations, is split into: 1 without a pool or when the job is
- * too small for a worker's wake-up to pay, at most one per thread. */
-int vicreg_pool_parts(const struct vicreg_pool *pool, size_t count, size_t item_work);
-
-/* Runs fn over [0, count) in `parts` contiguous parts (part k: [count k /
- * parts, count (k + 1) / parts)) and returns when all have finished. With
- * parts == 1 (or no pool) it is one call fn(arg, 0, count, 0) here. */
-void vicreg_pool_run(struct vicreg_pool *pool, int parts, size_t count, vicreg_part_fn *fn,
-                     void *arg);
+/* Runs fn over [0, count), a job of `count` items each costing about
+ * `item_work` element operations, and returns when it is done. Without a
+ * pool, or when the job is too small for a worker's wake-up to pay, that
+ * is one call fn(arg, 0, count, 0) here. Otherwise [0, count) is cut into
+ * contiguous chunks that the caller's thread (part 0) and the workers
+ * (part k) take in turn, each calling fn(arg, begin, end, part) on its
+ * chunks: fn must give the same result whoever computes a chunk. */
+void vicreg_pool_run(struct vicreg_pool *pool, size_t count, size_t item_work,
+                     vicreg_part_fn *fn, void *arg);
 
 /* Part k's temporaries, VICREG_POOL_TEMP_DOUBLES doubles (k >= 1; part 0
  * uses the call's scratch). */
