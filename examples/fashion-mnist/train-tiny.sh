@@ -3,8 +3,8 @@
 #
 #   train-tiny.sh TRAINER
 #
-# For each model, the CNN on multi-crop views (the default) and the MLP on
-# an augmented pair (--model mlp):
+# For each model, the CNN on multi-crop views (--model cnn) and the MLP on
+# an augmented pair (--model mlp, the default):
 # 1. A tiny training run (a slice of Fashion-MNIST when it is installed,
 #    generated images otherwise) with --check: the trainer exits non-zero
 #    unless the loss fell and no projector column collapsed.
@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 common=(--fallback-synthetic --train-subset 2048 --epochs 4 --batch 128 --eval-train 2048
         --eval-test 500 --curve-bank 1000 --curve-queries 200 --knn-every 2 --probe-epochs 3
         --seed 7 --threads 1)
-cnn=(--conv 8p,16p,32 --projector 128,128 --local-views 2 --local-size 12 --calib 1000)
+cnn=(--model cnn --conv 8p,16p,32 --projector 128,128 --local-views 2 --local-size 12 --calib 1000)
 mlp=(--model mlp --encoder 256,128 --projector 256,256)
 
 for model in cnn mlp; do
