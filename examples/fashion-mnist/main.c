@@ -110,7 +110,8 @@ static void set_defaults(struct options *o, int model)
         o->n_projector = 2;
         o->views = fm_views_pair_default();
     } else {
-        o->epochs = 6;
+        o->epochs = 3;
+        o->warmup = 0.3;
         o->projector[0] = o->projector[1] = 1024;
         o->n_projector = 2;
         o->calib = 10000;
@@ -124,8 +125,12 @@ static void resolve_defaults(struct options *o)
         if (o->optim == FM_OPTIM_LARS)
             o->lr = 0.2 * (double)o->batch / 256.0;
         else
-            o->lr = o->model == FM_MODEL_MLP ? 3e-3 : 2e-3;
+            o->lr = o->model == FM_MODEL_MLP ? 3e-3 : 5e-3;
     }
+    /* The CNN's lambda: with libvicreg's 25 its embeddings shrank (mean
+     * std 0.44) and it learnt little (README.md, the CNN's ablations). */
+    if (o->model == FM_MODEL_CNN && o->lambda < 0.0 && !o->supervised)
+        o->lambda = 5.0;
     if (o->weight_decay < 0.0)
         o->weight_decay = o->optim == FM_OPTIM_LARS ? 1e-6 : 1e-4;
 }
@@ -168,17 +173,17 @@ static void usage(FILE *f)
             "                       0.2 * batch/256 for LARS)\n"
             "  --weight-decay X     (default 1e-4 for AdamW, 1e-6 for LARS)\n"
             "  --beta2 X            AdamW's second-moment decay (default 0.999)\n"
-            "  --warmup E           linear warm-up, in epochs (default %g)\n"
+            "  --warmup E           linear warm-up, in epochs (default %g [%g])\n"
             "  --lambda X, --mu X, --nu X\n"
-            "                       VICReg coefficients (default: libvicreg's 25 and 1 for\n"
-            "                       lambda and nu, mu = 25 x views / 2)\n"
+            "                       VICReg coefficients (default: lambda 5 [libvicreg's 25],\n"
+            "                       libvicreg's nu = 1, mu = 25 x views / 2)\n"
             "  --supervised         train the encoder with the labels instead (a linear\n"
             "                       classifier and cross entropy on the same views): the\n"
             "                       ceiling the self-supervised run is compared with\n"
             "  --seed N             seed of every random choice (default %llu)\n"
             "  --threads N          BLAS threads (default: the BLAS library's choice)\n",
             FM_PROG, d.kernel, d.projector[0], d.projector[1], d.epochs, m.epochs, d.batch,
-            2e-3, d.warmup, (unsigned long long)d.seed);
+            5e-3, d.warmup, m.warmup, (unsigned long long)d.seed);
     /* Two strings: C11 promises string literals of 4095 characters. */
     fprintf(f,
             "views (see README.md)\n"
