@@ -4,10 +4,10 @@
  * the representation (kNN and linear probe) against the same encoder at
  * its random initialisation and against raw pixels.
  *
- * The default encoder is a small CNN trained on multi-crop views (two
- * global crops and several local crops of every image, through
- * vicreg_views_loss_f32); --model mlp is the trainer's first model, an MLP
- * on an augmented pair.
+ * The default encoder is the trainer's first model, an MLP on an augmented
+ * pair; --model cnn is a small CNN trained on multi-crop views (two global
+ * crops and two local crops of every image, through vicreg_views_loss_f32),
+ * which in the main job's budget evaluates below the MLP (README.md).
  *
  * Labels are read with the images but used only by the evaluation
  * (eval.c), and by the supervised ceiling (--supervised), which is not part
