@@ -86,19 +86,23 @@ static void draw_geometry(const struct fm_augment *a, size_t rows, size_t cols,
     g->flip = fm_rng_uniform(rng) < a->flip_p;
 }
 
+/* Renders the box of g, resampled to side x side, then the photometric
+ * changes. For side == rows == cols this is the trainer's original view;
+ * the cutout square is scaled with side / rows, so that it covers the same
+ * fraction of a smaller view. */
 static void view(const struct fm_augment *a, const uint8_t *src, size_t rows, size_t cols,
-                 const struct geometry *g, struct fm_rng *rng, float *dst)
+                 const struct geometry *g, struct fm_rng *rng, float *dst, size_t side)
 {
-    const double H = (double)rows, W = (double)cols;
-    for (size_t i = 0; i < rows; i++) {
+    const double H = (double)side, W = (double)side;
+    for (size_t i = 0; i < side; i++) {
         double sy = g->y0 + ((double)i + 0.5) * g->ch / H - 0.5;
-        for (size_t j = 0; j < cols; j++) {
-            size_t jj = g->flip ? cols - 1 - j : j;
+        for (size_t j = 0; j < side; j++) {
+            size_t jj = g->flip ? side - 1 - j : j;
             double sx = g->x0 + ((double)jj + 0.5) * g->cw / W - 0.5;
-            dst[i * cols + j] = sample(src, rows, cols, sy, sx);
+            dst[i * side + j] = sample(src, rows, cols, sy, sx);
         }
     }
-    const size_t n = rows * cols;
+    const size_t n = side * side;
     /* Brightness and contrast, around the view's mean intensity. */
     if (fm_rng_uniform(rng) < a->jitter_p) {
         float c = (float)fm_rng_range(rng, 1.0 - a->contrast, 1.0 + a->contrast);
@@ -116,11 +120,12 @@ static void view(const struct fm_augment *a, const uint8_t *src, size_t rows, si
             dst[k] += s * (float)fm_rng_normal(rng);
     }
     if (fm_rng_uniform(rng) < a->cutout_p) {
-        size_t side = (size_t)fm_rng_range(rng, a->cutout_min, a->cutout_max + 1.0);
-        size_t cy = (size_t)fm_rng_below(rng, rows), cx = (size_t)fm_rng_below(rng, cols);
-        for (size_t i = cy >= side / 2 ? cy - side / 2 : 0; i < rows && i < cy + (side + 1) / 2; i++)
-            for (size_t j = cx >= side / 2 ? cx - side / 2 : 0; j < cols && j < cx + (side + 1) / 2; j++)
-                dst[i * cols + j] = 0.0f;
+        const double f = (double)side / (double)rows;
+        size_t cs = (size_t)fm_rng_range(rng, f * a->cutout_min, f * a->cutout_max + 1.0);
+        size_t cy = (size_t)fm_rng_below(rng, side), cx = (size_t)fm_rng_below(rng, side);
+        for (size_t i = cy >= cs / 2 ? cy - cs / 2 : 0; i < side && i < cy + (cs + 1) / 2; i++)
+            for (size_t j = cx >= cs / 2 ? cx - cs / 2 : 0; j < side && j < cx + (cs + 1) / 2; j++)
+                dst[i * side + j] = 0.0f;
     }
     for (size_t k = 0; k < n; k++) {
         float v = dst[k] < 0.0f ? 0.0f : dst[k] > 1.0f ? 1.0f : dst[k];
@@ -137,6 +142,32 @@ void fm_augment_pair(const struct fm_augment *a, const uint8_t *src, size_t rows
         gb = ga;
     else
         draw_geometry(a, rows, cols, rng, &gb);
-    view(a, src, rows, cols, &ga, rng, dst_a);
-    view(a, src, rows, cols, &gb, rng, dst_b);
+    view(a, src, rows, cols, &ga, rng, dst_a, rows);
+    view(a, src, rows, cols, &gb, rng, dst_b, rows);
+}
+
+void fm_augment_crop(const struct fm_augment *a, const struct fm_crop *c, const uint8_t *src,
+                     size_t rows, size_t cols, struct fm_rng *rng, float *dst)
+{
+    /* A random resized crop: a box of area fraction in [scale_min,
+     * scale_max] of the image and aspect ratio in [1/crop_ratio,
+     * crop_ratio] (log-uniform), placed uniformly inside the image, then
+     * moved by up to +-shift pixels (zero padding), flipped with
+     * probability flip_p, and resampled to c->side pixels. */
+    const double H = (double)rows, W = (double)cols;
+    struct geometry g;
+    double scale = fm_rng_range(rng, c->scale_min, c->scale_max);
+    double log_r = log(a->crop_ratio);
+    double ratio = exp(fm_rng_range(rng, -log_r, log_r));
+    g.cw = fmin(W, W * sqrt(scale * ratio));
+    g.ch = fmin(H, H * sqrt(scale / ratio));
+    g.x0 = fm_rng_range(rng, 0.0, W - g.cw);
+    g.y0 = fm_rng_range(rng, 0.0, H - g.ch);
+    if (a->shift > 0) {
+        uint64_t span = 2 * (uint64_t)a->shift + 1;
+        g.x0 += (double)((int)fm_rng_below(rng, span) - a->shift);
+        g.y0 += (double)((int)fm_rng_below(rng, span) - a->shift);
+    }
+    g.flip = fm_rng_uniform(rng) < a->flip_p;
+    view(a, src, rows, cols, &g, rng, dst, c->side);
 }

@@ -65,4 +65,20 @@ struct fm_augment fm_augment_default(void);
 void fm_augment_pair(const struct fm_augment *a, const uint8_t *src, size_t rows, size_t cols,
                      struct fm_rng *rng, float *dst_a, float *dst_b);
 
+/* One view of multi-crop (the CNN's views): every view draws its own
+ * geometry, a random resized crop of area fraction [scale_min, scale_max]
+ * (aspect ratio as crop_ratio), moved by up to +-shift pixels and flipped
+ * with probability flip_p, resampled to side x side; then the photometric
+ * changes of fm_augment (jitter, noise, cutout, the cutout square scaled
+ * with side / rows). crop_p and shared_geometry are not used. */
+struct fm_crop {
+    size_t side;                 /* output side in pixels */
+    double scale_min, scale_max; /* area fraction of the source image */
+};
+
+/* Writes one view of the rows x cols image src into dst (side * side
+ * network inputs). */
+void fm_augment_crop(const struct fm_augment *a, const struct fm_crop *c, const uint8_t *src,
+                     size_t rows, size_t cols, struct fm_rng *rng, float *dst);
+
 #endif /* FM_AUGMENT_H */

@@ -1,8 +1,9 @@
 /*
  * checkpoint.h - saving and loading the encoder.
  *
- * File format, version 1. All integers are unsigned and little-endian, all
- * reals IEEE-754 binary32 little-endian, with no padding anywhere:
+ * File format, version 1 (the MLP). All integers are unsigned and
+ * little-endian, all reals IEEE-754 binary32 little-endian, with no padding
+ * anywhere:
  *
  *   offset  size     field
  *   0       8        magic, the ASCII bytes "VICREGFM"
@@ -29,6 +30,33 @@
  * The mean and variance are the exact statistics of the clean training
  * images (fm_mlp_calibrate), so the file alone reproduces the features.
  *
+ * Version 2 holds the convolutional encoder of cnn.h, with the same
+ * conventions:
+ *
+ *   offset  size     field
+ *   0       8        magic, "VICREGFM"
+ *   8       4        u32 format version (2)
+ *   12      4        u32 B, the number of blocks (1..8)
+ *   16      4        u32 input channels (1)
+ *   20      4        u32 kernel side k (odd)
+ *   24      8B       per block: u32 output channels, u32 pooling flag (1 =
+ *                    2 x 2 max pooling after the ReLU)
+ *   ..      4+4+4    f32 input mean, f32 input std, f32 batch-norm epsilon
+ *   ..      8        u64 seed of the training run
+ *   ..      4        u32 epochs trained
+ *   then, for each block with in channels (the previous block's out, or
+ *   the input channels) and out channels:
+ *           4*k*k*in*out  W, row-major (k*k*in) x out: row (ky*k + kx)*in + c
+ *                         holds the weights from input channel c at kernel
+ *                         offset (ky, kx) (conv.h); no bias
+ *           4*out x 4     BN gamma, beta, mean, variance; every block is
+ *                         conv, BN, ReLU (then the optional pooling), and
+ *                         the features are the global average of the last
+ *                         block's output
+ *   last    4        u32 CRC-32 of every byte before it
+ *
+ * The mean and variance are the calibrated statistics (fm_cnn_calibrate).
+ *
  * Copyright (c) 2026 the libvicreg authors. MIT licence (see LICENSE).
  */
 #ifndef FM_CHECKPOINT_H
@@ -36,23 +64,26 @@
 
 #include <stdint.h>
 
-#include "nn.h"
+#include "encoder.h"
 
 #define FM_CKPT_MAGIC "VICREGFM"
-#define FM_CKPT_VERSION 1u
+#define FM_CKPT_VERSION_MLP 1u
+#define FM_CKPT_VERSION_CNN 2u
 
 struct fm_ckpt_info {
     uint64_t seed;
     uint32_t epochs;
 };
 
-/* Writes m to path (through a temporary file renamed into place). Exits
- * with a message on an I/O error. */
-void fm_checkpoint_save(const char *path, const struct fm_mlp *m, const struct fm_ckpt_info *info);
+/* Writes the encoder to path (version 1 for the MLP, 2 for the CNN),
+ * through a temporary file renamed into place. Exits with a message on an
+ * I/O error. */
+void fm_checkpoint_save(const char *path, const struct fm_encoder *e,
+                        const struct fm_ckpt_info *info);
 
-/* Reads path into a new network m. Exits with a message naming what is
- * wrong (missing file, bad magic, unknown version, bad sizes, truncated
- * data, CRC mismatch). */
-void fm_checkpoint_load(const char *path, struct fm_mlp *m, struct fm_ckpt_info *info);
+/* Reads path into a new encoder e (either version; e->side is left to the
+ * caller). Exits with a message naming what is wrong (missing file, bad
+ * magic, unknown version, bad sizes, truncated data, CRC mismatch). */
+void fm_checkpoint_load(const char *path, struct fm_encoder *e, struct fm_ckpt_info *info);
 
 #endif /* FM_CHECKPOINT_H */

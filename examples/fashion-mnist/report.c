@@ -28,34 +28,61 @@ const char *fm_format_duration(double s, char *buf)
 void fm_csv_header(FILE *f)
 {
     fprintf(f, "epoch,step,lr,loss,invariance,variance_a,variance_b,covariance_a,covariance_b,"
-               "mean_std,min_std,collapsed_fraction,effective_rank,knn_curve_acc,"
-               "steps_per_s,elapsed_s\n");
+               "mean_std,min_std,collapsed_fraction,effective_rank,variance_local,"
+               "covariance_local,effective_rank_local,knn_curve_acc,steps_per_s,elapsed_s\n");
+}
+
+/* One CSV field and its comma; NAN (not measured) as an empty field. */
+static void field(FILE *f, const char *fmt, double v)
+{
+    if (!isnan(v))
+        fprintf(f, fmt, v);
+    fputc(',', f);
 }
 
 void fm_csv_row(FILE *f, const struct fm_log_row *r)
 {
-    fprintf(f, "%d,%ld,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.6f,%.4f,", r->epoch,
-            r->step, r->lr, r->loss, r->invariance, r->variance_a, r->variance_b,
-            r->covariance_a, r->covariance_b, r->mean_std, r->min_std, r->collapsed,
-            r->eff_rank);
-    if (!isnan(r->knn))
-        fprintf(f, "%.4f", r->knn);
-    fprintf(f, ",%.2f,%.1f\n", r->steps_per_s, r->elapsed);
+    fprintf(f, "%d,%ld,%.6g,", r->epoch, r->step, r->lr);
+    const double g9[] = {r->loss, r->invariance, r->variance_a, r->variance_b,
+                         r->covariance_a, r->covariance_b};
+    for (size_t i = 0; i < sizeof g9 / sizeof g9[0]; i++)
+        field(f, "%.9g", g9[i]);
+    field(f, "%.6f", r->mean_std);
+    field(f, "%.6f", r->min_std);
+    field(f, "%.6f", r->collapsed);
+    field(f, "%.4f", r->eff_rank);
+    field(f, "%.9g", r->variance_local);
+    field(f, "%.9g", r->covariance_local);
+    field(f, "%.4f", r->eff_rank_local);
+    field(f, "%.4f", r->knn);
+    fprintf(f, "%.2f,%.1f\n", r->steps_per_s, r->elapsed);
     fflush(f);
 }
 
 void fm_print_row(const struct fm_log_row *r, int epochs, double eta_s)
 {
     char eta[32], el[32];
-    printf("epoch %*d/%d  loss %8.4f  inv %.4f  var %.4f/%.4f  cov %.4f/%.4f  "
-           "std %.3f min %.3f  <gamma %4.1f%%  erank %5.1f",
-           epochs >= 100 ? 3 : epochs >= 10 ? 2 : 1, r->epoch, epochs, r->loss, r->invariance,
-           r->variance_a, r->variance_b, r->covariance_a, r->covariance_b, r->mean_std,
-           r->min_std, 100.0 * r->collapsed, r->eff_rank);
+    printf("epoch %*d/%d  ", epochs >= 100 ? 3 : epochs >= 10 ? 2 : 1, r->epoch, epochs);
+    if (isnan(r->invariance)) {
+        /* A supervised run. */
+        printf("cross-entropy %7.4f  train acc %6.2f%%", r->loss, 100.0 * r->train_acc);
+    } else if (isnan(r->variance_local)) {
+        printf("loss %8.4f  inv %.4f  var %.4f/%.4f  cov %.4f/%.4f  "
+               "std %.3f min %.3f  <gamma %4.1f%%  erank %5.1f",
+               r->loss, r->invariance, r->variance_a, r->variance_b, r->covariance_a,
+               r->covariance_b, r->mean_std, r->min_std, 100.0 * r->collapsed, r->eff_rank);
+    } else {
+        /* Multi-crop: the two global views, then the mean of the local ones. */
+        printf("loss %8.4f  inv %.4f  var %.4f/%.4f loc %.4f  cov %.4f/%.4f loc %.4f  "
+               "std %.3f min %.3f  <gamma %4.1f%%  erank %5.1f loc %5.1f",
+               r->loss, r->invariance, r->variance_a, r->variance_b, r->variance_local,
+               r->covariance_a, r->covariance_b, r->covariance_local, r->mean_std, r->min_std,
+               100.0 * r->collapsed, r->eff_rank, r->eff_rank_local);
+    }
     if (!isnan(r->knn))
         printf("  kNN %5.2f%%", 100.0 * r->knn);
     if (r->epoch > 0)
-        printf("  %5.1f steps/s  %s", r->steps_per_s, fm_format_duration(r->elapsed, el));
+        printf("  %5.2f steps/s  %s", r->steps_per_s, fm_format_duration(r->elapsed, el));
     if (eta_s >= 0.0)
         printf("  left %s", fm_format_duration(eta_s, eta));
     printf("\n");
@@ -152,11 +179,11 @@ static double g_inv(const struct fm_log_row *r, const struct fm_loss_weights *w)
 }
 static double g_var(const struct fm_log_row *r, const struct fm_loss_weights *w)
 {
-    return w->mu_w * (r->variance_a + r->variance_b);
+    return w->mu_w * r->var_sum;
 }
 static double g_cov(const struct fm_log_row *r, const struct fm_loss_weights *w)
 {
-    return w->nu * (r->covariance_a + r->covariance_b);
+    return w->nu * r->cov_sum;
 }
 static double g_knn(const struct fm_log_row *r, const struct fm_loss_weights *w)
 {
@@ -222,9 +249,31 @@ static void range_of(const struct fm_log_row *rows, size_t n, const struct fm_lo
     }
 }
 
+/* Whether any row has a finite value of g (a supervised run has no VICReg
+ * terms, and their legends are left out). */
+static int any_finite(const struct fm_log_row *rows, size_t n, const struct fm_loss_weights *w,
+                      getter g)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(g(&rows[i], w)))
+            return 1;
+    return 0;
+}
+
+/* A dashed horizontal line across panel p at y with a legend. */
+static void level(FILE *f, const struct panel *p, double y, int slot, const char *color,
+                  const char *label)
+{
+    double Y = py(p, y);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+               "stroke-width=\"2\" stroke-dasharray=\"6,4\"/>\n", p->x, Y, p->x + p->w, Y,
+            color);
+    legend(f, p, slot, color, 1, label);
+}
+
 int fm_svg_write(const char *path, const struct fm_log_row *rows, size_t n,
-                 const struct fm_loss_weights *w, double raw_knn, const char *title,
-                 const char *subtitle, const char *note)
+                 const struct fm_loss_weights *w, double init_knn, double raw_knn,
+                 const char *title, const char *subtitle, const char *note)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -250,33 +299,36 @@ int fm_svg_write(const char *path, const struct fm_log_row *rows, size_t n,
     p1.y1 = ceil(p1.y1 * 4.0) / 4.0 + 0.05;
     axes(f, &p1, "VICReg loss and its weighted terms (epoch means, log scale)", "loss", "");
     const char *colors[4] = {"#000", "#1f77b4", "#2ca02c", "#d62728"};
-    const char *names[4] = {"loss", "lambda * invariance", "mu * w * (var A + var B)",
-                            "nu * (cov A + cov B)"};
-    for (int t = 0; t < 4; t++) {
+    const char *names[4] = {"loss", "lambda * invariance", "mu * w * (variance, all views)",
+                            "nu * (covariance, all views)"};
+    for (int t = 0, slot = 0; t < 4; t++) {
+        if (!any_finite(rows, n, w, terms[t]))
+            continue;
         series(f, &p1, rows, n, w, terms[t], colors[t], 0);
-        legend(f, &p1, t, colors[t], 0, names[t]);
+        legend(f, &p1, slot++, colors[t], 0, names[t]);
     }
 
     /* Panel 2: kNN accuracy on the curve subset. */
     struct panel p2 = {80, 410, 700, 250, 0, p1.x1, 1e300, -1e300, 0};
     range_of(rows, n, w, g_knn, 0, &p2.y0, &p2.y1);
-    if (isfinite(raw_knn)) {
-        p2.y0 = fmin(p2.y0, 100.0 * raw_knn);
-        p2.y1 = fmax(p2.y1, 100.0 * raw_knn);
-    }
+    const double levels[2] = {init_knn, raw_knn};
+    for (int i = 0; i < 2; i++)
+        if (isfinite(levels[i])) {
+            p2.y0 = fmin(p2.y0, 100.0 * levels[i]);
+            p2.y1 = fmax(p2.y1, 100.0 * levels[i]);
+        }
     if (p2.y0 > p2.y1)
         p2.y0 = 0, p2.y1 = 100;
     p2.y0 = fmax(0.0, floor(p2.y0 - 2.0));
     p2.y1 = fmin(100.0, ceil(p2.y1 + 2.0));
     axes(f, &p2, "kNN accuracy (k = 20, cosine) on the curve subset", "accuracy", "%");
     series(f, &p2, rows, n, w, g_knn, "#9467bd", 1);
-    legend(f, &p2, 0, "#9467bd", 0, "encoder (epoch 0 = random init)");
-    if (isfinite(raw_knn)) {
-        double Y = py(&p2, 100.0 * raw_knn);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ff7f0e\" "
-                   "stroke-width=\"2\" stroke-dasharray=\"6,4\"/>\n", p2.x, Y, p2.x + p2.w, Y);
-        legend(f, &p2, 1, "#ff7f0e", 1, "raw pixels");
-    }
+    legend(f, &p2, 0, "#9467bd", 0, "trained encoder");
+    int slot = 1;
+    if (isfinite(init_knn))
+        level(f, &p2, 100.0 * init_knn, slot++, "#2ca02c", "same encoder, random init");
+    if (isfinite(raw_knn))
+        level(f, &p2, 100.0 * raw_knn, slot++, "#ff7f0e", "raw pixels");
 
     if (note)
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">%s</text>\n", p2.x,

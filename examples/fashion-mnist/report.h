@@ -11,16 +11,23 @@
 
 /* One logged point of training: the averages over an epoch of the terms
  * libvicreg reports for every step (epoch 0: the first batch, before any
- * update). */
+ * update). With multi-crop, A and B are views 0 and 1 (the two global
+ * views) and the _local fields are means over the local views (NAN when
+ * there are none). A supervised run (--supervised) logs its cross entropy
+ * as the loss and the VICReg fields as NAN. */
 struct fm_log_row {
     int epoch;
     long step;            /* optimiser steps done */
     double lr;            /* learning rate of the last step */
     double loss, invariance, variance_a, variance_b, covariance_a, covariance_b;
-    double mean_std;      /* mean over steps of (mean std A + mean std B) / 2 */
-    double min_std;       /* smallest std of any column, either branch, any step */
+    double variance_local, covariance_local;
+    double var_sum, cov_sum; /* sums over all views of v(Z_v) and c(Z_v) */
+    double mean_std;      /* mean over steps and views of the mean column std */
+    double min_std;       /* smallest std of any column, any view, any step */
     double collapsed;     /* mean fraction of columns with std < gamma */
-    double eff_rank;      /* mean effective rank, (A + B) / 2 */
+    double eff_rank;      /* mean effective rank of views 0 and 1 */
+    double eff_rank_local; /* mean effective rank of the local views */
+    double train_acc;     /* supervised runs: accuracy on the training views */
     double knn;           /* kNN accuracy on the curve subset, or NAN */
     double steps_per_s;   /* over this epoch */
     double elapsed;       /* seconds since training started */
@@ -28,15 +35,16 @@ struct fm_log_row {
 
 /* The loss coefficients, to plot each term's weighted contribution. */
 struct fm_loss_weights {
-    double lambda, mu_w, nu; /* mu_w = mu * w, w = 1/2 (reference) or 1 (paper) */
+    double lambda, mu_w, nu; /* mu_w = mu * w, w = 1/V (reference) or 1 (paper) */
 };
 
 /* CSV: writes the header line / one row. Columns, in order: epoch, step,
  * lr, loss, invariance, variance_a, variance_b, covariance_a,
  * covariance_b, mean_std, min_std, collapsed_fraction, effective_rank,
- * knn_curve_acc (empty when not measured), steps_per_s, elapsed_s. Every
- * column before the last two is a deterministic function of the seed and
- * thread count. */
+ * variance_local, covariance_local, effective_rank_local, knn_curve_acc,
+ * steps_per_s, elapsed_s; a value not measured is left empty. Every column
+ * before the last two is a deterministic function of the seed and thread
+ * count. */
 void fm_csv_header(FILE *f);
 void fm_csv_row(FILE *f, const struct fm_log_row *r);
 
@@ -44,14 +52,15 @@ void fm_csv_row(FILE *f, const struct fm_log_row *r);
 void fm_print_row(const struct fm_log_row *r, int epochs, double eta_s);
 
 /* Writes the SVG plot: the weighted loss terms (log scale), the kNN
- * accuracy on the curve subset with the raw-pixel accuracy as a dashed
- * line, and the mean and minimum std of the projector outputs. title and
+ * accuracy on the curve subset with the random initialisation's and the
+ * raw pixels' accuracy on the same subset as dashed lines (either may be
+ * NAN), and the mean and minimum std of the projector outputs. title and
  * subtitle head the picture, note (may be NULL) goes under the kNN panel;
  * none of them may contain '<' or '&'. Returns 0, or -1 when the file
  * cannot be written. */
 int fm_svg_write(const char *path, const struct fm_log_row *rows, size_t n,
-                 const struct fm_loss_weights *w, double raw_knn, const char *title,
-                 const char *subtitle, const char *note);
+                 const struct fm_loss_weights *w, double init_knn, double raw_knn,
+                 const char *title, const char *subtitle, const char *note);
 
 /* "3m07s" style; buf of at least 32 bytes. */
 const char *fm_format_duration(double seconds, char *buf);

@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "parallel.h"
 #include "util.h"
 
 void fm_die(const char *fmt, ...)
@@ -122,4 +127,17 @@ void fm_rng_shuffle(struct fm_rng *r, uint32_t *idx, size_t n)
         idx[i - 1] = idx[j];
         idx[j] = t;
     }
+}
+
+int fm_parallel_setup(int n)
+{
+#ifdef _OPENMP
+    /* OMP_NUM_THREADS in the environment wins over --threads. */
+    if (n > 0 && !getenv("OMP_NUM_THREADS"))
+        omp_set_num_threads(n);
+    return omp_get_max_threads();
+#else
+    (void)n;
+    return 1;
+#endif
 }
