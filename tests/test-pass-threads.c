@@ -325,7 +325,10 @@ END_TEST
 Suite *pass_threads_suite(void)
 {
     const struct tu_tcase tcases[] = {
-        { "same-bits", NULL, NULL, NULL, 120, NULL,
+        /* Tagged 'threads' like the threads suite: under valgrind, which
+         * runs one thread at a time, these many calls take ten minutes;
+         * ThreadSanitizer and every other build run them. */
+        { "same-bits", NULL, NULL, NULL, 120, "threads",
           { TU_LOOP(views_same_bits, 0, (int)(2 * N_CASES)), TU_TEST(two_batch_same_bits),
             TU_TEST(shards_same_bits) } },
         { "contract", NULL, NULL, NULL, 30, NULL,
