@@ -107,13 +107,15 @@ static const int fuzz_param_keys[] = {
 };
 #define FUZZ_N_PARAMS (sizeof fuzz_param_keys / sizeof fuzz_param_keys[0])
 
-/* Enumerated parameters take only the integers of their range; so does
+/* Enumerated parameters take only the integers of their range; so do
  * the count of global views (since 1.2.0), which no parameter block sets
- * (fuzz_views.c drives it against the view count of each call). */
+ * (fuzz_views.c drives it against the view count of each call), and the
+ * passes' thread count (since 1.3.0), which a fuzzer meets only as an
+ * arbitrary key of fuzz_loss.c. */
 static inline int param_is_enum(int key)
 {
     return key == VICREG_PARAM_CONVENTION || key == VICREG_PARAM_PATH ||
-           key == VICREG_PARAM_GLOBAL_VIEWS;
+           key == VICREG_PARAM_GLOBAL_VIEWS || key == VICREG_PARAM_THREADS;
 }
 
 /* Is value one that vicreg_ctx_set_param() must accept for key? */
