@@ -4,17 +4,21 @@
  * floor), at each shape: the measurement behind docs/performance.md's
  * "Where the time above the floor goes". It compiles the library's own
  * passes (the templates in src/, through pass_costs.inc), so it times the code that
- * ships, one pass at a time, on the caller's thread; the products use the
- * BLAS's threads as in a call. Medians over --reps runs.
+ * ships, one pass at a time, on the caller's thread or, with --threads T,
+ * on a team of T threads as VICREG_PARAM_THREADS = T runs them; the
+ * products use the BLAS's threads as in a call. Beside them, "traffic":
+ * the least streaming any arrangement of the passes needs (pass_costs.inc),
+ * on the same threads. Medians over --reps runs.
  *
  *   pass-costs [--shapes 1024x1024,...] [--views V] [--global G]
- *              [--precision f32|f64|both] [--reps N]
+ *              [--precision f32|f64|both] [--reps N] [--threads T]
  */
 #define _POSIX_C_SOURCE 200809L
 #define BENCH_NAME "pass-costs"
 #include "benchutil.h"
 
 #include "pass_costs.h"
+#include "pool.h"
 #include "vicreg.h"
 
 double pass_costs_now(void) { return now_s(); }
@@ -30,15 +34,17 @@ static void print_row(const char *shape, const char *prec, const struct pass_cos
 {
     const double passes = r->scan + r->variances + r->invariance + r->centre +
                           r->product_squares;
-    printf("%-10s %-4s %-4s %8.3f %8.3f %8.3f %8.3f %8.3f %9.3f %8.3f %6.3f\n", shape,
-           prec, r->path == VICREG_PATH_GRAM ? "gram" : "cov", r->scan * 1e3,
+    printf("%-10s %-4s %-4s %8.3f %8.3f %8.3f %8.3f %8.3f %9.3f %8.3f %6.3f %8.3f %6.3f\n",
+           shape, prec, r->path == VICREG_PATH_GRAM ? "gram" : "cov", r->scan * 1e3,
            r->variances * 1e3, r->invariance * 1e3, r->centre * 1e3, r->product_squares * 1e3,
-           r->floor * 1e3, passes * 1e3, passes / r->floor);
+           r->floor * 1e3, passes * 1e3, passes / r->floor, r->traffic * 1e3,
+           r->traffic / r->floor);
 }
 
 int main(int argc, char **argv)
 {
     const char *shapes = default_shapes, *precision = "both";
+    int threads = 1;
     struct pass_costs_shape sh = { .views = 2, .global = 2, .reps = 9 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -52,21 +58,30 @@ int main(int argc, char **argv)
             precision = argv[++i];
         else if (!strcmp(a, "--reps") && next)
             sh.reps = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && next)
+            threads = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: pass-costs [--shapes LIST] [--views V] [--global G] "
-                            "[--precision f32|f64|both] [--reps N]\n");
+                            "[--precision f32|f64|both] [--reps N] [--threads T]\n");
             return 2;
         }
     }
     if (sh.views < 1 || sh.views > VICREG_MAX_VIEWS || sh.global < 1 || sh.global > sh.views ||
         sh.reps < 1 || sh.reps > PASS_COSTS_MAX_REPS)
         die("need 1 <= global <= views <= VICREG_MAX_VIEWS and 1 <= reps <= 101");
+    if (threads < 1 || threads > VICREG_MAX_THREADS)
+        die("need 1 <= threads <= 64 (VICREG_MAX_THREADS)");
+    if (threads > 1 && vicreg_pool_create(&sh.pool, threads) != VICREG_OK)
+        die("cannot start the threads");
     rng_state = 1;
-    printf("# pass-costs: ms per call (all %zu views, %zu global), median of %d; floor = the "
-           "BLAS products; passes/floor = what the passes add\n",
-           sh.views, sh.global, sh.reps);
-    printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s\n", "shape", "prec", "path",
-           "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio");
+    printf("# pass-costs: ms per call (all %zu views, %zu global), median of %d; passes on %d "
+           "thread(s); floor = the BLAS products; ratio = passes / floor; traffic = the least "
+           "streaming any arrangement needs (one read of every view, then one sweep reading "
+           "every view and writing its gradient and its centred copy), t/floor its share\n",
+           sh.views, sh.global, sh.reps, threads);
+    printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s %8s %6s\n", "shape", "prec", "path",
+           "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio",
+           "traffic", "t/flr");
     char list[1024];
     snprintf(list, sizeof list, "%s", shapes);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
@@ -85,5 +100,6 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
     }
+    vicreg_pool_destroy(sh.pool);
     return 0;
 }

@@ -7,11 +7,14 @@
 
 #include <stddef.h>
 
+struct vicreg_pool;
+
 #define PASS_COSTS_MAX_REPS 101
 
 struct pass_costs_shape {
     size_t views, global, n, d;
     int reps;
+    struct vicreg_pool *pool; /* the passes' team (src/pool.h), or NULL: the caller's thread */
 };
 
 /* Median seconds of each step over all views of one call. */
@@ -22,6 +25,7 @@ struct pass_costs_result {
     double invariance;      /* the invariance part of every gradient (and the Gram path's factors) */
     double centre;          /* pass 3: the centred copies */
     double product_squares; /* sum of squares of the product's triangle */
+    double traffic;         /* the least streaming any arrangement needs (pass_costs.inc) */
     double floor;           /* the BLAS products: SYRK and SYMM */
     double check;           /* a value of the results, printed so none is optimised away */
 };
