@@ -16,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define BENCH_NAME "pass-costs"
 #include "benchutil.h"
+#include "blasinfo.h"
 
 #include "pass_costs.h"
 #include "pool.h"
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
     if (threads > 1 && vicreg_pool_create(&sh.pool, threads) != VICREG_OK)
         die("cannot start the threads");
     rng_state = 1;
+    print_blas();
     printf("# pass-costs: ms per call (all %zu views, %zu global), median of %d; passes on %d "
            "thread(s); floor = the BLAS products; ratio = passes / floor; traffic = the least "
            "streaming any arrangement needs (one read of every view, then one sweep reading "
