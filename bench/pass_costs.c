@@ -7,8 +7,8 @@
  * ships, one pass at a time, on the caller's thread or, with --threads T,
  * on a team of T threads as VICREG_PARAM_THREADS = T runs them; the
  * products use the BLAS's threads as in a call. Beside them, "traffic":
- * the least streaming any arrangement of the passes needs (pass_costs.inc),
- * on the same threads. Medians over --reps runs.
+ * the least streaming any arrangement of the passes needs with the
+ * library's scratch (pass_costs.inc), on the same threads. Medians over --reps runs.
  *
  *   pass-costs [--shapes 1024x1024,...] [--views V] [--global G]
  *              [--precision f32|f64|both] [--reps N] [--threads T]
@@ -78,8 +78,9 @@ int main(int argc, char **argv)
     print_blas();
     printf("# pass-costs: ms per call (all %zu views, %zu global), median of %d; passes on %d "
            "thread(s); floor = the BLAS products; ratio = passes / floor; traffic = the least "
-           "streaming any arrangement needs (one read of every view, then one sweep reading "
-           "every view and writing its gradient and its centred copy), t/floor its share\n",
+           "streaming any arrangement needs with one centred copy in scratch (one read of every "
+           "view; one sweep reading every view, writing every gradient and the first copy; one "
+           "copy per further view), t/floor its share\n",
            sh.views, sh.global, sh.reps, threads);
     printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s %8s %6s\n", "shape", "prec", "path",
            "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio",

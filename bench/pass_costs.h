@@ -25,7 +25,8 @@ struct pass_costs_result {
     double invariance;      /* the invariance part of every gradient (and the Gram path's factors) */
     double centre;          /* pass 3: the centred copies */
     double product_squares; /* sum of squares of the product's triangle */
-    double traffic;         /* the least streaming any arrangement needs (pass_costs.inc) */
+    double traffic;         /* the least streaming any arrangement needs with the library's
+                               scratch (pass_costs.inc) */
     double floor;           /* the BLAS products: SYRK and SYMM */
     double check;           /* a value of the results, printed so none is optimised away */
 };
