@@ -34,13 +34,16 @@
 enum { SPIN_ROUNDS = 2000 };
 
 /* Jobs smaller than this many element operations run on one thread: a
- * worker's wake-up costs about as much. A job is cut into chunks of at
+ * worker's wake-up costs about as much (2^15, not 2^17: at 256 x 256 the
+ * larger threshold kept four of a call's five jobs on the caller's thread,
+ * and 2^15 took 0.04-0.07 off the ratio to the floor; bench/results/
+ * before_after/threshold.txt). A job is cut into chunks of at
  * least MIN_CHUNK_WORK, up to CHUNKS_PER_THREAD per thread, which the
  * threads take in turn: a thread that shares its core with another
  * program (a BLAS worker spinning after its product, say) then does fewer
  * chunks instead of holding the others up. Who computes a chunk does not
  * change its bits. */
-enum { MIN_PART_WORK = 1 << 17, MIN_CHUNK_WORK = 1 << 15, CHUNKS_PER_THREAD = 8 };
+enum { MIN_PART_WORK = 1 << 15, MIN_CHUNK_WORK = 1 << 15, CHUNKS_PER_THREAD = 8 };
 
 struct vicreg_pool {
     int threads; /* the caller's thread and threads - 1 workers */
