@@ -71,13 +71,6 @@ void fm_cnn_free(struct fm_cnn *m)
     memset(m, 0, sizeof *m);
 }
 
-static float *dup_floats(const float *src, size_t n)
-{
-    float *p = fm_malloc(n, sizeof(float));
-    memcpy(p, src, n * sizeof(float));
-    return p;
-}
-
 void fm_cnn_copy(struct fm_cnn *dst, const struct fm_cnn *src)
 {
     memset(dst, 0, sizeof *dst);
@@ -88,12 +81,12 @@ void fm_cnn_copy(struct fm_cnn *dst, const struct fm_cnn *src)
         struct fm_cnn_block *D = &dst->block[l];
         const size_t nw = S->k * S->k * S->in * S->out;
         *D = *S;
-        D->w = dup_floats(S->w, nw);
+        D->w = fm_dup_floats(S->w, nw);
         D->gw = fm_calloc(nw, sizeof(float));
-        D->gamma = dup_floats(S->gamma, S->out);
-        D->beta = dup_floats(S->beta, S->out);
-        D->mean = dup_floats(S->mean, S->out);
-        D->var = dup_floats(S->var, S->out);
+        D->gamma = fm_dup_floats(S->gamma, S->out);
+        D->beta = fm_dup_floats(S->beta, S->out);
+        D->mean = fm_dup_floats(S->mean, S->out);
+        D->var = fm_dup_floats(S->var, S->out);
         D->ggamma = fm_calloc(S->out, sizeof(float));
         D->gbeta = fm_calloc(S->out, sizeof(float));
     }

@@ -85,15 +85,6 @@ void fm_mlp_free(struct fm_mlp *m)
     memset(m, 0, sizeof *m);
 }
 
-static float *dup_floats(const float *src, size_t n)
-{
-    if (!src)
-        return NULL;
-    float *p = fm_malloc(n, sizeof(float));
-    memcpy(p, src, n * sizeof(float));
-    return p;
-}
-
 void fm_mlp_copy(struct fm_mlp *dst, const struct fm_mlp *src)
 {
     memset(dst, 0, sizeof *dst);
@@ -104,13 +95,13 @@ void fm_mlp_copy(struct fm_mlp *dst, const struct fm_mlp *src)
         D->in = S->in;
         D->out = S->out;
         D->has_bn = S->has_bn;
-        D->w = dup_floats(S->w, S->in * S->out);
+        D->w = fm_dup_floats(S->w, S->in * S->out);
         D->gw = fm_calloc(S->in * S->out, sizeof(float));
         if (S->has_bn) {
-            D->gamma = dup_floats(S->gamma, S->out);
-            D->beta = dup_floats(S->beta, S->out);
-            D->mean = dup_floats(S->mean, S->out);
-            D->var = dup_floats(S->var, S->out);
+            D->gamma = fm_dup_floats(S->gamma, S->out);
+            D->beta = fm_dup_floats(S->beta, S->out);
+            D->mean = fm_dup_floats(S->mean, S->out);
+            D->var = fm_dup_floats(S->var, S->out);
             D->ggamma = fm_calloc(S->out, sizeof(float));
             D->gbeta = fm_calloc(S->out, sizeof(float));
         }

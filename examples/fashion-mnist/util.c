@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef _OPENMP
@@ -48,6 +49,15 @@ void *fm_malloc(size_t count, size_t size)
     void *p = malloc(bytes != 0 ? bytes : 1);
     if (!p)
         fm_die("out of memory (%zu x %zu bytes)", count, size);
+    return p;
+}
+
+float *fm_dup_floats(const float *src, size_t n)
+{
+    if (!src)
+        return NULL;
+    float *p = fm_malloc(n, sizeof(float));
+    memcpy(p, src, n * sizeof(float));
     return p;
 }
 

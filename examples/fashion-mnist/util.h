@@ -26,6 +26,9 @@ void fm_die(const char *fmt, ...)
 void *fm_calloc(size_t count, size_t size);
 void *fm_malloc(size_t count, size_t size);
 
+/* A new copy of n floats (NULL for NULL: a layer without those parameters). */
+float *fm_dup_floats(const float *src, size_t n);
+
 /* Seconds on a monotonic clock. */
 double fm_now(void);
 
