@@ -38,12 +38,12 @@ enum { SPIN_ROUNDS = 2000 };
  * larger threshold kept four of a call's five jobs on the caller's thread,
  * and 2^15 took 0.04-0.07 off the ratio to the floor; bench/results/
  * before_after/threshold.txt). A job is cut into chunks of at
- * least MIN_CHUNK_WORK, up to CHUNKS_PER_THREAD per thread, which the
+ * least MIN_CHUNK_WORK, up to the caller's chunks per thread, which the
  * threads take in turn: a thread that shares its core with another
  * program (a BLAS worker spinning after its product, say) then does fewer
  * chunks instead of holding the others up. Who computes a chunk does not
  * change its bits. */
-enum { MIN_PART_WORK = 1 << 15, MIN_CHUNK_WORK = 1 << 15, CHUNKS_PER_THREAD = 8 };
+enum { MIN_PART_WORK = 1 << 15, MIN_CHUNK_WORK = 1 << 15 };
 
 struct vicreg_pool {
     int threads; /* the caller's thread and threads - 1 workers */
@@ -216,7 +216,7 @@ static size_t parts_for(const struct vicreg_pool *pool, size_t work)
 }
 
 void vicreg_pool_run(struct vicreg_pool *pool, size_t count, size_t item_work,
-                     vicreg_part_fn *fn, void *arg)
+                     size_t chunks_per_thread, vicreg_part_fn *fn, void *arg)
 {
     const size_t work =
         item_work && count > SIZE_MAX / item_work ? SIZE_MAX : count * item_work;
@@ -225,7 +225,7 @@ void vicreg_pool_run(struct vicreg_pool *pool, size_t count, size_t item_work,
         fn(arg, 0, count, 0);
         return;
     }
-    size_t chunks = parts * CHUNKS_PER_THREAD;
+    size_t chunks = parts * (chunks_per_thread ? chunks_per_thread : 1);
     if (chunks > work / MIN_CHUNK_WORK)
         chunks = work / MIN_CHUNK_WORK;
     if (chunks > count)

@@ -36,15 +36,21 @@ int vicreg_pool_create(struct vicreg_pool **out, int threads);
 /* Stops and joins the workers and frees the pool; NULL is a no-op. */
 void vicreg_pool_destroy(struct vicreg_pool *pool);
 
+/* The chunks per thread of most jobs: enough that a thread sharing its
+ * core with another program takes fewer of them instead of holding the
+ * others up. */
+#define VICREG_POOL_CHUNKS_PER_THREAD 8
+
 /* Runs fn over [0, count), a job of `count` items each costing about
  * `item_work` element operations, and returns when it is done. Without a
  * pool, or when the job is too small for a worker's wake-up to pay, that
  * is one call fn(arg, 0, count, 0) here. Otherwise [0, count) is cut into
- * contiguous chunks that the caller's thread (part 0) and the workers
- * (part k) take in turn, each calling fn(arg, begin, end, part) on its
- * chunks: fn must give the same result whoever computes a chunk. */
+ * up to chunks_per_thread contiguous chunks per taking thread, which the
+ * caller's thread (part 0) and the workers (part k) take in turn, each
+ * calling fn(arg, begin, end, part) on its chunks: fn must give the same
+ * result whoever computes a chunk. */
 void vicreg_pool_run(struct vicreg_pool *pool, size_t count, size_t item_work,
-                     vicreg_part_fn *fn, void *arg);
+                     size_t chunks_per_thread, vicreg_part_fn *fn, void *arg);
 
 /* Part k's temporaries, VICREG_POOL_TEMP_DOUBLES doubles (k >= 1; part 0
  * uses the call's scratch). */
