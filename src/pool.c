@@ -1,15 +1,24 @@
 /*
  * pool.c - the fork-join team of pool.h: POSIX threads, one mutex and two
- * condition variables, and a job counter the workers watch.
+ * condition variables, a job counter the workers watch and a claim word
+ * from which every thread takes the job's chunks.
  *
- * A job is published by writing its fields and then incrementing
- * `generation` (release); a worker that sees the new generation (acquire)
- * runs its part and counts `pending` down; the last one wakes the caller.
+ * A job is published by writing its fields, then the claim word (job
+ * number, taking parts, chunks, next chunk: release), then incrementing
+ * `generation`. A worker that sees the new generation takes chunks by
+ * compare-and-swap on the claim word while it still names that job; each
+ * finished chunk is counted in `finished`, and the caller returns when
+ * every chunk is. The caller takes chunks too and never waits for a
+ * worker that has not started: a worker still waking from its sleep (tens
+ * of microseconds on a virtual machine) finds the job taken and done, so
+ * a short job costs the caller at most its own share. The fields are read
+ * only under a claimed chunk, which the caller waits for before it writes
+ * the next job's.
+ *
  * Each side spins for a few microseconds before it sleeps on its
  * condition variable, because the passes of one call come a few
- * microseconds to milliseconds apart, and a sleeping thread costs a
- * futex wake-up to resume. Sleeping and waking both check their condition
- * under the mutex, so no wake-up is lost.
+ * microseconds to milliseconds apart. Sleeping and waking both check
+ * their condition under the mutex, so no wake-up is lost.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -18,6 +27,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "context.h"
@@ -45,39 +55,63 @@ enum { SPIN_ROUNDS = 2000 };
  * change its bits. */
 enum { MIN_PART_WORK = 1 << 15, MIN_CHUNK_WORK = 1 << 15 };
 
-struct vicreg_pool {
-    int threads; /* the caller's thread and threads - 1 workers */
-    pthread_t workers[VICREG_MAX_THREADS - 1];
-    double *temp; /* (threads - 1) x VICREG_POOL_TEMP_DOUBLES */
-    pthread_mutex_t lock;
-    pthread_cond_t wake; /* a new job or stop, for the workers */
-    pthread_cond_t done; /* the last part finished, for the caller */
-    atomic_ulong generation;
-    atomic_int pending;
-    atomic_int stopping;
-    /* The job, written before generation is incremented. */
-    vicreg_part_fn *fn;
-    void *arg;
-    size_t count;
-    int parts;            /* threads taking part, the caller's included */
-    size_t chunks;        /* [0, count) cut into this many */
-    atomic_size_t next;   /* the next chunk to take */
-};
+/* The claim word: bits 63-32 the job's number (the low bits of its
+ * generation), 31-24 the parts that take chunks, 23-12 the chunks, 11-0
+ * the next chunk to take. */
+enum { MAX_CHUNKS = (1 << 12) - 1 };
+
+static uint64_t claim_word(unsigned long job, size_t parts, size_t chunks)
+{
+    return (uint64_t)(uint32_t)job << 32 | (uint64_t)parts << 24 | (uint64_t)chunks << 12;
+}
 
 struct worker_start {
     struct vicreg_pool *pool;
     int part;
 };
 
-/* Takes chunks until none is left; part: the taker's temporaries. */
-static void run_part(struct vicreg_pool *p, int part)
+struct vicreg_pool {
+    int threads; /* the caller's thread and threads - 1 workers */
+    pthread_t workers[VICREG_MAX_THREADS - 1];
+    struct worker_start starts[VICREG_MAX_THREADS - 1];
+    double *temp; /* (threads - 1) x VICREG_POOL_TEMP_DOUBLES */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* a new job or stop, for the workers */
+    pthread_cond_t done; /* the last chunk finished, for the caller */
+    atomic_ulong generation;
+    _Atomic uint64_t claim;
+    atomic_size_t finished; /* chunks of the job done */
+    atomic_int stopping;
+    /* The job, written before the claim word. */
+    vicreg_part_fn *fn;
+    void *arg;
+    size_t count;
+};
+
+/* Takes chunks of job `job` while it has some for this part (part: the
+ * taker's temporaries). */
+static void take_chunks(struct vicreg_pool *p, unsigned long job, int part)
 {
+    uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
     for (;;) {
-        size_t k = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (k >= p->chunks)
+        const size_t parts = (size_t)(c >> 24 & 0xff), chunks = (size_t)(c >> 12 & 0xfff);
+        const size_t k = (size_t)(c & 0xfff);
+        if ((uint32_t)(c >> 32) != (uint32_t)job || (size_t)part >= parts || k >= chunks)
             return;
-        size_t begin = p->count * k / p->chunks, end = p->count * (k + 1) / p->chunks;
+        if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, c + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue;
+        /* Chunk k is ours: the job cannot end, nor its fields change,
+         * before it is counted finished. */
+        size_t begin = p->count * k / chunks, end = p->count * (k + 1) / chunks;
         p->fn(p->arg, begin, end, part);
+        if (atomic_fetch_add_explicit(&p->finished, 1, memory_order_release) + 1 == chunks &&
+            part != 0) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+        c = atomic_load_explicit(&p->claim, memory_order_acquire);
     }
 }
 
@@ -102,35 +136,35 @@ static void *worker_main(void *start_arg)
         seen = g;
         if (atomic_load_explicit(&p->stopping, memory_order_acquire))
             return NULL;
-        if (part < p->parts)
-            run_part(p, part);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->lock);
-        }
+        take_chunks(p, g, part);
     }
 }
 
-/* Publishes a job (or the stop) to every worker. */
-static void publish(struct vicreg_pool *p)
+/* Publishes a job of `chunks` chunks for `parts` parts (or, with none,
+ * the stop) to every worker; returns its number. Only the caller's
+ * thread publishes. */
+static unsigned long publish(struct vicreg_pool *p, size_t parts, size_t chunks)
 {
-    atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    const unsigned long job = atomic_load_explicit(&p->generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->claim, claim_word(job, parts, chunks), memory_order_release);
+    atomic_store_explicit(&p->generation, job, memory_order_release);
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
+    return job;
 }
 
-static void wait_for_workers(struct vicreg_pool *p)
+/* Returns when every chunk of the job is finished. */
+static void wait_for_chunks(struct vicreg_pool *p, size_t chunks)
 {
     for (int s = 0; s < SPIN_ROUNDS; s++) {
-        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0)
+        if (atomic_load_explicit(&p->finished, memory_order_acquire) == chunks)
             return;
         VICREG_CPU_RELAX();
     }
     pthread_mutex_lock(&p->lock);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
+    while (atomic_load_explicit(&p->finished, memory_order_acquire) != chunks)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
@@ -140,7 +174,7 @@ static void stop_and_free(struct vicreg_pool *p, int started)
 {
     atomic_store_explicit(&p->stopping, 1, memory_order_release);
     p->threads = started + 1;
-    publish(p);
+    publish(p, 0, 0);
     for (int k = 0; k < started; k++)
         pthread_join(p->workers[k], NULL);
     pthread_cond_destroy(&p->done);
@@ -161,10 +195,7 @@ int vicreg_pool_create(struct vicreg_pool **out, int threads)
     p->threads = threads;
     p->temp = vicreg_alloc_aligned((size_t)(threads - 1) * VICREG_POOL_TEMP_DOUBLES *
                                    sizeof(double));
-    struct worker_start *starts =
-        vicreg_alloc_aligned((size_t)(threads - 1) * sizeof *starts);
-    if (!p->temp || !starts || pthread_mutex_init(&p->lock, NULL) != 0) {
-        vicreg_free(starts);
+    if (!p->temp || pthread_mutex_init(&p->lock, NULL) != 0) {
         vicreg_free(p->temp);
         vicreg_free(p);
         return VICREG_ERR_NO_MEMORY;
@@ -178,23 +209,15 @@ int vicreg_pool_create(struct vicreg_pool **out, int threads)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int started = 0;
     for (; started < threads - 1; started++) {
-        starts[started] = (struct worker_start){ p, started + 1 };
-        if (pthread_create(&p->workers[started], NULL, worker_main, &starts[started]) != 0)
+        p->starts[started] = (struct worker_start){ p, started + 1 };
+        if (pthread_create(&p->workers[started], NULL, worker_main, &p->starts[started]) != 0)
             break;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (started < threads - 1) {
         stop_and_free(p, started);
-        vicreg_free(starts);
         return VICREG_ERR_NO_MEMORY;
     }
-    /* One empty job, so that every worker has read its start block before
-     * it is freed. */
-    p->fn = NULL;
-    p->parts = 0;
-    publish(p);
-    wait_for_workers(p);
-    vicreg_free(starts);
     *out = p;
     return VICREG_OK;
 }
@@ -230,15 +253,13 @@ void vicreg_pool_run(struct vicreg_pool *pool, size_t count, size_t item_work,
         chunks = work / MIN_CHUNK_WORK;
     if (chunks > count)
         chunks = count;
+    if (chunks > MAX_CHUNKS)
+        chunks = MAX_CHUNKS;
     pool->fn = fn;
     pool->arg = arg;
     pool->count = count;
-    pool->parts = (int)parts;
-    pool->chunks = chunks;
-    atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
-    publish(pool);
-    run_part(pool, 0);
-    wait_for_workers(pool);
+    take_chunks(pool, publish(pool, parts, chunks), 0);
+    wait_for_chunks(pool, chunks);
 }
 
 double *vicreg_pool_temp(struct vicreg_pool *pool, int part)
