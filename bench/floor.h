@@ -14,22 +14,38 @@
 #include "blas.h"
 #include "vicreg.h"
 
+/* The SYRK of one view into mat. */
+static void floor_syrk(int f64, int path, size_t n, size_t d, const void *zc, void *mat)
+{
+    if (f64 && path == VICREG_PATH_GRAM)
+        vicreg_blas_gram_f64(n, d, zc, mat);
+    else if (f64)
+        vicreg_blas_scatter_f64(n, d, zc, mat);
+    else if (path == VICREG_PATH_GRAM)
+        vicreg_blas_gram_f32(n, d, zc, mat);
+    else
+        vicreg_blas_scatter_f32(n, d, zc, mat);
+}
+
+/* The symmetric product of one view into its gradient (beta = 1). */
+static void floor_product(int f64, int path, size_t n, size_t d, double alpha, const void *zc,
+                          const void *mat, void *grad)
+{
+    if (f64 && path == VICREG_PATH_GRAM)
+        vicreg_blas_symm_left_acc_f64(n, d, alpha, mat, zc, grad, d);
+    else if (f64)
+        vicreg_blas_symm_acc_f64(n, d, alpha, zc, mat, grad, d);
+    else if (path == VICREG_PATH_GRAM)
+        vicreg_blas_symm_left_acc_f32(n, d, alpha, mat, zc, grad, d);
+    else
+        vicreg_blas_symm_acc_f32(n, d, alpha, zc, mat, grad, d);
+}
+
 static void floor_view(int f64, int path, size_t n, size_t d, double alpha, const void *zc,
                        void *mat, void *grad)
 {
-    if (f64 && path == VICREG_PATH_GRAM) {
-        vicreg_blas_gram_f64(n, d, zc, mat);
-        vicreg_blas_symm_left_acc_f64(n, d, alpha, mat, zc, grad, d);
-    } else if (f64) {
-        vicreg_blas_scatter_f64(n, d, zc, mat);
-        vicreg_blas_symm_acc_f64(n, d, alpha, zc, mat, grad, d);
-    } else if (path == VICREG_PATH_GRAM) {
-        vicreg_blas_gram_f32(n, d, zc, mat);
-        vicreg_blas_symm_left_acc_f32(n, d, alpha, mat, zc, grad, d);
-    } else {
-        vicreg_blas_scatter_f32(n, d, zc, mat);
-        vicreg_blas_symm_acc_f32(n, d, alpha, zc, mat, grad, d);
-    }
+    floor_syrk(f64, path, n, d, zc, mat);
+    floor_product(f64, path, n, d, alpha, zc, mat, grad);
 }
 
 #endif

@@ -11,7 +11,8 @@
 #   2  the same on BLIS (BLIS_NUM_THREADS = the cores), passes on 2 threads;
 #   3  pass-costs: each streaming pass timed on its own beside the products
 #      and the least traffic any arrangement needs, on 1 thread, then on 2
-#      threads with OPENBLAS_THREAD_TIMEOUT=4;
+#      threads with OPENBLAS_THREAD_TIMEOUT=4; and blas-gaps: the floor's
+#      BLAS calls with pauses between them, with OPENBLAS_THREAD_TIMEOUT=4;
 #   4  the PyTorch comparison (float32) and the time-by-shape plot;
 #   5  the views benchmark (bench/views_run.sh).
 #
@@ -68,6 +69,8 @@ for k in "${!kernel_sets[@]}"; do
         build-perf/bench/pass-costs | tee "$out/pass_costs$sfx.txt"
         OPENBLAS_THREAD_TIMEOUT=4 build-perf/bench/pass-costs --threads 2 |
             tee "$out/pass_costs_t2_timeout4$sfx.txt"
+        OPENBLAS_THREAD_TIMEOUT=4 build-perf/bench/blas-gaps --reps 401 --gaps 0,5,20,50 |
+            tee "$out/blas_gaps_timeout4$sfx.txt"
         /usr/bin/python3 bench/compare_torch.py --lib build-perf/libvicreg.so.1 \
             --threads "$OPENBLAS_NUM_THREADS" --csv "$out/pytorch$sfx.csv" | tee "$out/pytorch$sfx.txt"
         /usr/bin/python3 bench/plot_svg.py -o "$out/time_by_shape$sfx.svg" \
