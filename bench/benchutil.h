@@ -7,6 +7,7 @@
 #ifndef VICREG_BENCHUTIL_H
 #define VICREG_BENCHUTIL_H
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,55 @@ static void *xalloc(size_t bytes)
         die("out of memory");
     memset(p, 0, rounded ? rounded : 64); /* touch every page before timing */
     return p;
+}
+
+/* A batch shape: n rows of d features. */
+struct shape {
+    size_t n, d;
+};
+
+/* A decimal size_t, the whole of s; 0 when it is not one. */
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > SIZE_MAX)
+        return 0;
+    *out = (size_t)v;
+    return 1;
+}
+
+/* Parses "NxD,NxD,..." (N >= 2, D >= 1) into shapes[0 .. max) and
+ * returns the count; exits with a message on anything else. */
+static size_t parse_shapes(const char *arg, struct shape *shapes, size_t max)
+{
+    char *copy = strdup(arg);
+    if (!copy)
+        die("out of memory");
+    size_t count = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *x = strchr(tok, 'x');
+        if (!x)
+            x = strchr(tok, 'X');
+        if (!x || count == max) {
+            fprintf(stderr, "%s: bad shape '%s' (want NxD, at most %zu)\n", BENCH_NAME, tok,
+                    max);
+            exit(2);
+        }
+        *x = '\0';
+        struct shape sh;
+        if (!parse_size(tok, &sh.n) || !parse_size(x + 1, &sh.d) || sh.n < 2 || sh.d < 1) {
+            fprintf(stderr, "%s: bad shape (want NxD with N >= 2, D >= 1)\n", BENCH_NAME);
+            exit(2);
+        }
+        shapes[count++] = sh;
+    }
+    free(copy);
+    if (count == 0)
+        die("no shapes given");
+    return count;
 }
 
 static int cmp_double(const void *a, const void *b)

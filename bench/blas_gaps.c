@@ -99,6 +99,8 @@ int main(int argc, char **argv)
         die("--reps must be 1 to 2001");
     double gap[MAX_LIST];
     const size_t gap_count = parse_list(gaps, gap);
+    struct shape shape[MAX_LIST];
+    const size_t shape_count = parse_shapes(shapes, shape, MAX_LIST);
     char cpu[128];
     cpu_model(cpu, sizeof cpu);
     printf("# blas-gaps: the four BLAS calls of a two-view floor (bench/floor.h), "
@@ -108,15 +110,8 @@ int main(int argc, char **argv)
     print_blas();
     printf("%-10s %-4s %-5s %8s %9s %6s\n", "shape", "prec", "path", "gap_us", "blas_ms",
            "ratio");
-    for (const char *s = shapes; *s;) {
-        char *end;
-        size_t n = strtoul(s, &end, 10);
-        if (*end != 'x')
-            die("shapes are NxD");
-        size_t d = strtoul(end + 1, &end, 10);
-        if (n < 2 || d < 1 || (*end && *end != ','))
-            die("shapes are NxD, N >= 2");
-        s = *end ? end + 1 : end;
+    for (size_t si = 0; si < shape_count; si++) {
+        const size_t n = shape[si].n, d = shape[si].d;
         const int path = n < d ? VICREG_PATH_GRAM : VICREG_PATH_COVARIANCE;
         const size_t m = path == VICREG_PATH_GRAM ? n : d;
         for (int f64 = 0; f64 < 2; f64++) {

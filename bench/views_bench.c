@@ -101,10 +101,6 @@ static int reset_peak(void)
  * One measurement: a shape in one precision
  * --------------------------------------------------------------------- */
 
-struct shape {
-    size_t n, d;
-};
-
 struct result {
     struct shape shape;
     int precision;
@@ -523,46 +519,6 @@ static void usage(FILE *f)
             "  --help               this text\n");
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > SIZE_MAX)
-        return 0;
-    *out = (size_t)v;
-    return 1;
-}
-
-static void parse_shapes(const char *arg, struct options *o)
-{
-    char *copy = strdup(arg);
-    if (!copy)
-        die("out of memory");
-    o->shape_count = 0;
-    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        char *x = strchr(tok, 'x');
-        if (!x)
-            x = strchr(tok, 'X');
-        if (!x || o->shape_count == MAX_SHAPES) {
-            fprintf(stderr, "views-bench: bad shape '%s' (want NxD, at most %d)\n", tok,
-                    MAX_SHAPES);
-            exit(2);
-        }
-        *x = '\0';
-        struct shape sh;
-        if (!parse_size(tok, &sh.n) || !parse_size(x + 1, &sh.d) || sh.n < 2 || sh.d < 1) {
-            fprintf(stderr, "views-bench: bad shape (want NxD with N >= 2, D >= 1)\n");
-            exit(2);
-        }
-        o->shapes[o->shape_count++] = sh;
-    }
-    free(copy);
-    if (o->shape_count == 0)
-        die("no shapes given");
-}
-
 static const char *next_arg(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {
@@ -584,7 +540,7 @@ int main(int argc, char **argv)
     o.seed = 1;
     o.precisions[0] = VICREG_PRECISION_F32;
     o.precision_count = 1;
-    parse_shapes(DEFAULT_SHAPES, &o);
+    o.shape_count = parse_shapes(DEFAULT_SHAPES, o.shapes, MAX_SHAPES);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -592,7 +548,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--shapes") == 0) {
-            parse_shapes(next_arg(argc, argv, &i), &o);
+            o.shape_count = parse_shapes(next_arg(argc, argv, &i), o.shapes, MAX_SHAPES);
         } else if (strcmp(a, "--views") == 0) {
             if (!parse_size(next_arg(argc, argv, &i), &o.views) || o.views == 0 ||
                 o.views > VICREG_MAX_VIEWS)
