@@ -28,6 +28,8 @@ double pass_costs_normal(void) { return rng_normal(); }
 void *pass_costs_alloc(size_t bytes) { return xalloc(bytes); }
 void pass_costs_free(void *p) { free(p); }
 
+enum { MAX_SHAPES = 64 };
+
 static const char *default_shapes =
     "256x256,256x2048,1024x1024,2048x2048,512x8192,2048x8192,4096x128";
 
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
         die("need 1 <= global <= views <= VICREG_MAX_VIEWS and 1 <= reps <= 101");
     if (threads < 1 || threads > VICREG_MAX_THREADS)
         die("need 1 <= threads <= 64 (VICREG_MAX_THREADS)");
+    struct shape shape[MAX_SHAPES];
+    const size_t shape_count = parse_shapes(shapes, shape, MAX_SHAPES);
     if (threads > 1 && vicreg_pool_create(&sh.pool, threads) != VICREG_OK)
         die("cannot start the threads");
     rng_state = 1;
@@ -85,21 +89,21 @@ int main(int argc, char **argv)
     printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s %8s %6s\n", "shape", "prec", "path",
            "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio",
            "traffic", "t/flr");
-    char list[1024];
-    snprintf(list, sizeof list, "%s", shapes);
-    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        if (sscanf(tok, "%zux%zu", &sh.n, &sh.d) != 2 || sh.n < 2 || sh.d < 1)
-            die("a shape is NxD with N >= 2 and D >= 1");
+    for (size_t k = 0; k < shape_count; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "%zux%zu", shape[k].n, shape[k].d);
+        sh.n = shape[k].n;
+        sh.d = shape[k].d;
         struct pass_costs_result r;
         if (strcmp(precision, "f64") != 0) {
             if (pass_costs_f32(&sh, &r))
                 die("out of memory");
-            print_row(tok, "f32", &r);
+            print_row(name, "f32", &r);
         }
         if (strcmp(precision, "f32") != 0) {
             if (pass_costs_f64(&sh, &r))
                 die("out of memory");
-            print_row(tok, "f64", &r);
+            print_row(name, "f64", &r);
         }
         fflush(stdout);
     }
