@@ -13,6 +13,8 @@
 #      and the least traffic any arrangement needs, on 1 thread, then on 2
 #      threads with OPENBLAS_THREAD_TIMEOUT=4; and blas-gaps: the floor's
 #      BLAS calls with pauses between them, with OPENBLAS_THREAD_TIMEOUT=4;
+#      and blas-in-situ: the library's BLAS calls timed inside its calls
+#      against the floor's, the rest of each call beside them (same setting);
 #   4  the PyTorch comparison (float32) and the time-by-shape plot;
 #   5  the views benchmark (bench/views_run.sh).
 #
@@ -71,6 +73,8 @@ for k in "${!kernel_sets[@]}"; do
             tee "$out/pass_costs_t2_timeout4$sfx.txt"
         OPENBLAS_THREAD_TIMEOUT=4 build-perf/bench/blas-gaps --reps 401 --gaps 0,5,20,50 |
             tee "$out/blas_gaps_timeout4$sfx.txt"
+        OPENBLAS_THREAD_TIMEOUT=4 build-perf/bench/blas-in-situ --threads 2 |
+            tee "$out/blas_in_situ_t2_timeout4$sfx.txt"
         /usr/bin/python3 bench/compare_torch.py --lib build-perf/libvicreg.so.1 \
             --threads "$OPENBLAS_NUM_THREADS" --csv "$out/pytorch$sfx.csv" | tee "$out/pytorch$sfx.txt"
         /usr/bin/python3 bench/plot_svg.py -o "$out/time_by_shape$sfx.svg" \
