@@ -137,6 +137,24 @@ static double rng_normal(void)
     return sqrt(-2.0 * log(u)) * cos(two_pi * v);
 }
 
+/* Two views of count entries each, float32 or float64 (f64): za from
+ * N(0, 1) and zb = 0.8 za + 0.6 noise, also of unit variance, from the
+ * generator's current state. */
+static inline void fill_two_views(int f64, size_t count, void *za, void *zb)
+{
+    for (size_t i = 0; i < count; i++) {
+        double x = rng_normal();
+        double y = 0.8 * x + 0.6 * rng_normal();
+        if (f64) {
+            ((double *)za)[i] = x;
+            ((double *)zb)[i] = y;
+        } else {
+            ((float *)za)[i] = (float)x;
+            ((float *)zb)[i] = (float)y;
+        }
+    }
+}
+
 /* The CPU model from /proc/cpuinfo, or "unknown". */
 static void cpu_model(char *out, size_t size)
 {

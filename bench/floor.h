@@ -14,6 +14,15 @@
 #include "blas.h"
 #include "vicreg.h"
 
+/* The symmetric product's alpha: the library's covariance-gradient
+ * factor 4 nu / (d (n - 1)^2) at the default nu = 1 (its value does not
+ * change the cost). */
+static double floor_alpha(size_t n, size_t d)
+{
+    const double n1 = (double)(n - 1);
+    return 4.0 / ((double)d * n1 * n1);
+}
+
 /* The SYRK of one view into mat. */
 static void floor_syrk(int f64, int path, size_t n, size_t d, const void *zc, void *mat)
 {

@@ -92,20 +92,12 @@ static double path_flops(int path, size_t n, size_t d)
     return 2.0 * (dd * (dd + 1.0) * nn + 2.0 * nn * dd * dd);
 }
 
-/* The library's covariance-gradient factor nu * 4 / (d (n - 1)^2), default nu = 1:
- * the alpha of its SYMM. */
-static double product_alpha(size_t n, size_t d)
-{
-    double n1 = (double)(n - 1);
-    return 4.0 / ((double)d * n1 * n1);
-}
-
 /* The BLAS floor: the calls src/products.inc makes for both branches, in
  * the library's order (branch a, then branch b), without anything in
  * between. */
 static void floor_call(const struct buffers *b, int path)
 {
-    const double alpha = product_alpha(b->n, b->d);
+    const double alpha = floor_alpha(b->n, b->d);
     for (int br = 0; br < 2; br++)
         floor_view(b->f64, path, b->n, b->d, alpha, br ? b->zb : b->za, b->mat,
                    br ? b->fgb : b->fga);
@@ -125,18 +117,7 @@ static int lib_call(vicreg_ctx *ctx, const struct buffers *b, double *loss)
 static void fill_inputs(struct buffers *b, uint64_t seed)
 {
     rng_state = seed ^ ((uint64_t)b->n << 32) ^ (uint64_t)b->d;
-    size_t count = b->n * b->d;
-    for (size_t i = 0; i < count; i++) {
-        double x = rng_normal();
-        double y = 0.8 * x + 0.6 * rng_normal();
-        if (b->f64) {
-            ((double *)b->za)[i] = x;
-            ((double *)b->zb)[i] = y;
-        } else {
-            ((float *)b->za)[i] = (float)x;
-            ((float *)b->zb)[i] = (float)y;
-        }
-    }
+    fill_two_views(b->f64, b->n * b->d, b->za, b->zb);
 }
 
 struct options {

@@ -153,19 +153,11 @@ static double view_flops(int path, size_t n, size_t d)
     return dd * (dd + 1.0) * nn + 2.0 * nn * dd * dd;
 }
 
-/* The symmetric product's alpha, the covariance-gradient factor 4 nu / (d (n - 1)^2)
- * at nu = 1 (its value does not change the cost). */
-static double product_alpha(size_t n, size_t d)
-{
-    double n1 = (double)(n - 1);
-    return 4.0 / ((double)d * n1 * n1);
-}
-
 /* The floor: per view, the products src/products.inc makes
  * (bench/floor.h), view after view. */
 static void floor_call(const struct buffers *b, int path)
 {
-    const double alpha = product_alpha(b->n, b->d);
+    const double alpha = floor_alpha(b->n, b->d);
     for (size_t v = 0; v < b->views; v++)
         floor_view(b->f64, path, b->n, b->d, alpha, b->z[v], b->mat, b->fg[v]);
 }
