@@ -233,6 +233,14 @@ def configure_thread_env(threads):
     return True
 
 
+def shown_path(path):
+    """The library's path for a report header: relative to the current
+    folder when it lies inside it, so saved results name no machine's
+    folders."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def find_library(cli_path):
     if cli_path:
         candidates, origin = [cli_path], "--lib"
@@ -807,7 +815,7 @@ def run(argv):
     precisions = ["f32", "f64"] if args.precision == "both" else [args.precision]
 
     header = [
-        f"libvicreg {vicreg.library_version()} ({lib_path}) vs PyTorch {torch.__version__} "
+        f"libvicreg {vicreg.library_version()} ({shown_path(lib_path)}) vs PyTorch {torch.__version__} "
         f"(NumPy {np.__version__}, Python {platform.python_version()})",
         f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs; {platform.platform()}",
         f"threads: torch.get_num_threads() = {torch.get_num_threads()}; libvicreg runs on "

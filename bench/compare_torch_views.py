@@ -621,7 +621,7 @@ def run(argv):
     blas = ct.openblas_info()
     g = resolved_global(args)
     header = [
-        f"libvicreg {vicreg.library_version()} ({lib_path}) vs PyTorch {torch.__version__} "
+        f"libvicreg {vicreg.library_version()} ({ct.shown_path(lib_path)}) vs PyTorch {torch.__version__} "
         f"(NumPy {np.__version__}, Python {platform.python_version()})",
         f"machine: {ct.cpu_model()}, {os.cpu_count()} logical CPUs; {platform.platform()}",
         f"threads: torch.get_num_threads() = {torch.get_num_threads()}; libvicreg runs on "
