@@ -20,9 +20,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 common=(--fallback-synthetic --epochs 4 --batch 128 --eval-test 500 --curve-queries 200
         --knn-every 2 --probe-epochs 3 --seed 7 --threads 1)
-# The CNN on four views costs more than ten times the MLP per image, so it trains
-# on half the images: under AddressSanitizer its three runs took 60 s of a
-# two-minute limit on a Zen 3 core and more than all of it on a Xeon.
+# The CNN on four views costs more than ten times the MLP per image, so it
+# trains on half the images: under AddressSanitizer its three runs took 60 s
+# of a two-minute limit on a Zen 3 core and more than all of it on a Xeon.
 cnn=(--model cnn --conv 8p,16p,32 --projector 128,128 --local-views 2 --local-size 12
      --train-subset 1024 --eval-train 1024 --curve-bank 500 --calib 500)
 mlp=(--model mlp --encoder 256,128 --projector 256,256
