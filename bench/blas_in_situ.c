@@ -16,8 +16,17 @@
  *   rest      rest_ms / floor_ms, to hold against pass-costs' passes/floor
  *   c1..c4    each call (SYRK a, SYMM a, SYRK b, SYMM b) in the library
  *             over the same call in the floor
+ *   pre_ms    the library call's start to its first BLAS call: the scan,
+ *             the variances, the checks, the invariance sweep and view a's
+ *             centred copy
+ *   mid_ms    SYMM a's end to SYRK b's start: view a's triangle and view
+ *             b's centred copy
+ *   post_ms   SYMM b's end to the call's end: view b's triangle and the
+ *             terms
  *
- * so lib / floor = slow + rest. Built against OpenBLAS only (it defines
+ * so lib / floor = slow + rest, and rest_ms = pre_ms + mid_ms + post_ms +
+ * the two short gaps between each view's SYRK and SYMM (medians each, so
+ * the sum is close, not exact). Built against OpenBLAS only (it defines
  * OpenBLAS's prototypes).
  *
  *   blas-in-situ [--shapes LIST] [--precision f32|f64|both] [--threads T]
@@ -35,15 +44,19 @@
 
 enum { CALLS = 4, MAX_SHAPES = 64, MAX_REPS = 4001 };
 
-/* The BLAS seconds of each call since the last reset, in call order. */
-static double call_s[CALLS];
+/* The BLAS seconds of each call since the last reset, in call order, and
+ * when each began and ended. */
+static double call_s[CALLS], call_begin[CALLS], call_end[CALLS];
 static int call_count;
 
 static void record(double t0)
 {
-    double t = now_s() - t0;
-    if (call_count < CALLS)
-        call_s[call_count] = t;
+    double t1 = now_s();
+    if (call_count < CALLS) {
+        call_s[call_count] = t1 - t0;
+        call_begin[call_count] = t0;
+        call_end[call_count] = t1;
+    }
     call_count++;
 }
 
@@ -98,14 +111,15 @@ SYMM_WRAPPER(cblas_dsymm, double)
 /* One side's figures over the reps: the whole time, and each call's. */
 struct side {
     double total[MAX_REPS], blas[MAX_REPS], rest[MAX_REPS], call[CALLS][MAX_REPS];
+    double pre[MAX_REPS], mid[MAX_REPS], post[MAX_REPS];
 };
 
 static struct side lib_side, floor_side;
 
-/* Stores the time t of rep r on side s and its calls; exits when the side
- * did not make exactly the four timed calls (the library took another
- * route than this program times). */
-static void store(struct side *s, int r, double t)
+/* Stores the time t of rep r on side s (which began at t0) and its calls;
+ * exits when the side did not make exactly the four timed calls (the
+ * library took another route than this program times). */
+static void store(struct side *s, int r, double t0, double t)
 {
     if (call_count != CALLS)
         die("a call made other BLAS calls than the 4 this program times");
@@ -117,6 +131,9 @@ static void store(struct side *s, int r, double t)
     s->total[r] = t;
     s->blas[r] = blas;
     s->rest[r] = t - blas;
+    s->pre[r] = call_begin[0] - t0;
+    s->mid[r] = call_begin[2] - call_end[1];
+    s->post[r] = t0 + t - call_end[3];
 }
 
 struct inputs {
@@ -145,12 +162,13 @@ static void floor_call(const struct inputs *in)
                    in->floor_grad[v]);
 }
 
-/* Seconds of one library call (ctx) or one floor call (ctx NULL); the
- * wrappers above record its BLAS calls. */
-static double timed(vicreg_ctx *ctx, const struct inputs *in)
+/* Seconds of one library call (ctx) or one floor call (ctx NULL), which
+ * began at *t0; the wrappers above record its BLAS calls. */
+static double timed(vicreg_ctx *ctx, const struct inputs *in, double *t0_out)
 {
     call_count = 0;
     double t0 = now_s();
+    *t0_out = t0;
     if (!ctx)
         floor_call(in);
     else if (lib_call(ctx, in) != VICREG_OK)
@@ -174,13 +192,14 @@ static void measure(struct shape sh, int f64, int threads, double min_time, int 
     if (vicreg_ctx_create(&ctx) != VICREG_OK ||
         vicreg_ctx_set_param(ctx, VICREG_PARAM_THREADS, threads) != VICREG_OK)
         die("cannot make a context");
-    timed(ctx, &in); /* warm-up: scratch, pages, BLAS threads */
+    double t0;
+    timed(ctx, &in, &t0); /* warm-up: scratch, pages, BLAS threads */
     if (vicreg_ctx_get_term(ctx, VICREG_TERM_PATH_USED, &path) != VICREG_OK)
         die("cannot read the path");
     in.path = (int)path;
     const size_t m = in.path == VICREG_PATH_GRAM ? sh.n : sh.d;
     in.mat = xalloc(m * m * elem);
-    timed(NULL, &in);
+    timed(NULL, &in, &t0);
 
     int reps = 0;
     double spent = 0.0;
@@ -188,8 +207,8 @@ static void measure(struct shape sh, int f64, int threads, double min_time, int 
         /* Which side goes first alternates, as in vicreg-bench. */
         for (int k = 0; k < 2; k++) {
             int do_lib = (k == 0) == (reps % 2 == 0);
-            double t = timed(do_lib ? ctx : NULL, &in);
-            store(do_lib ? &lib_side : &floor_side, reps, t);
+            double t = timed(do_lib ? ctx : NULL, &in, &t0);
+            store(do_lib ? &lib_side : &floor_side, reps, t0, t);
             spent += t;
         }
         reps++;
@@ -205,7 +224,8 @@ static void measure(struct shape sh, int f64, int threads, double min_time, int 
            blas * 1e3, rest * 1e3, flr * 1e3, lib / flr, blas / flr, rest / flr);
     for (int k = 0; k < CALLS; k++)
         printf(" %6.3f", median(lib_side.call[k], count) / median(floor_side.call[k], count));
-    printf(" %6d\n", reps);
+    printf(" %8.3f %8.3f %8.3f %6d\n", median(lib_side.pre, count) * 1e3,
+           median(lib_side.mid, count) * 1e3, median(lib_side.post, count) * 1e3, reps);
     fflush(stdout);
 
     vicreg_ctx_destroy(ctx);
@@ -259,10 +279,11 @@ int main(int argc, char **argv)
     print_blas();
     printf("# lib/floor = slow + rest; slow = the call's BLAS time / the floor's; rest = the "
            "rest of the call / the floor; c1..c4 = SYRK a, SYMM a, SYRK b, SYMM b, in the "
-           "call / in the floor\n");
-    printf("%-10s %-4s %-4s %9s %9s %9s %9s %6s %6s %6s %6s %6s %6s %6s %6s\n", "shape", "prec",
-           "path", "lib_ms", "blas_ms", "rest_ms", "floor_ms", "ratio", "slow", "rest", "c1",
-           "c2", "c3", "c4", "reps");
+           "call / in the floor; pre, mid, post = the call's time before its first BLAS call, "
+           "between view a's SYMM and view b's SYRK, after its last\n");
+    printf("%-10s %-4s %-4s %9s %9s %9s %9s %6s %6s %6s %6s %6s %6s %6s %8s %8s %8s %6s\n",
+           "shape", "prec", "path", "lib_ms", "blas_ms", "rest_ms", "floor_ms", "ratio", "slow",
+           "rest", "c1", "c2", "c3", "c4", "pre_ms", "mid_ms", "post_ms", "reps");
     for (int p = 0; p < 2; p++) {
         if (!(p ? want_f64 : want_f32))
             continue;
