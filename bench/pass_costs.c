@@ -8,7 +8,10 @@
  * on a team of T threads as VICREG_PARAM_THREADS = T runs them; the
  * products use the BLAS's threads as in a call. Beside them, "traffic":
  * the least streaming any arrangement of the passes needs with the
- * library's scratch (pass_costs.inc), on the same threads. Medians over --reps runs.
+ * library's scratch (pass_costs.inc), on the same threads, and "in_place":
+ * that least traffic run in place, between the products of a call, against
+ * the floor alternating with it as in vicreg-bench (the lowest lib / floor
+ * ratio any arrangement can reach). Medians over --reps runs.
  *
  *   pass-costs [--shapes 1024x1024,...] [--views V] [--global G]
  *              [--precision f32|f64|both] [--reps N] [--threads T]
@@ -37,11 +40,11 @@ static void print_row(const char *shape, const char *prec, const struct pass_cos
 {
     const double passes = r->scan + r->variances + r->invariance + r->centre +
                           r->product_squares;
-    printf("%-10s %-4s %-4s %8.3f %8.3f %8.3f %8.3f %8.3f %9.3f %8.3f %6.3f %8.3f %6.3f\n",
+    printf("%-10s %-4s %-4s %8.3f %8.3f %8.3f %8.3f %8.3f %9.3f %8.3f %6.3f %8.3f %6.3f %7.3f\n",
            shape, prec, r->path == VICREG_PATH_GRAM ? "gram" : "cov", r->scan * 1e3,
            r->variances * 1e3, r->invariance * 1e3, r->centre * 1e3, r->product_squares * 1e3,
            r->floor * 1e3, passes * 1e3, passes / r->floor, r->traffic * 1e3,
-           r->traffic / r->floor);
+           r->traffic / r->floor, r->traffic_in_place);
 }
 
 int main(int argc, char **argv)
@@ -84,11 +87,14 @@ int main(int argc, char **argv)
            "thread(s); floor = the BLAS products; ratio = passes / floor; traffic = the least "
            "streaming any arrangement needs with one centred copy in scratch (one read of every "
            "view; one sweep reading every view, writing every gradient and the first copy; one "
-           "copy per further view), t/floor its share\n",
-           sh.views, sh.global, sh.reps, threads);
-    printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s %8s %6s\n", "shape", "prec", "path",
-           "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio",
-           "traffic", "t/flr");
+           "copy per further view), t/floor its share\n"
+           "# in_place = the least traffic in place: median over %d pairs of (a call of the least "
+           "traffic and the products) / (the floor as vicreg-bench times it), the two alternating: "
+           "the lowest lib/floor pair ratio any arrangement can reach here\n",
+           sh.views, sh.global, sh.reps, threads, sh.reps);
+    printf("%-10s %-4s %-4s %8s %8s %8s %8s %8s %9s %8s %6s %8s %6s %7s\n", "shape", "prec",
+           "path", "scan", "squares", "invar", "centre", "triangle", "floor", "passes", "ratio",
+           "traffic", "t/flr", "in_place");
     for (size_t k = 0; k < shape_count; k++) {
         char name[48];
         snprintf(name, sizeof name, "%zux%zu", shape[k].n, shape[k].d);

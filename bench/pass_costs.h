@@ -27,6 +27,8 @@ struct pass_costs_result {
     double product_squares; /* sum of squares of the product's triangle */
     double traffic;         /* the least streaming any arrangement needs with the library's
                                scratch (pass_costs.inc) */
+    double traffic_in_place; /* lib / floor of a call made of the least traffic and the
+                                products, alternating with the floor (pass_costs.inc) */
     double floor;           /* the BLAS products: SYRK and SYMM */
     double check;           /* a value of the results, printed so none is optimised away */
 };
