@@ -29,6 +29,8 @@ struct pass_costs_result {
                                scratch (pass_costs.inc) */
     double traffic_in_place; /* lib / floor of a call made of the least traffic and the
                                 products, alternating with the floor (pass_costs.inc) */
+    double two_reads_in_place; /* the same with two reads of every view before the
+                                  gradients are written, as two-pass variances need */
     double floor;           /* the BLAS products: SYRK and SYMM */
     double check;           /* a value of the results, printed so none is optimised away */
 };
