@@ -10,7 +10,8 @@
 #      once instead of spinning, so the passes get the second core);
 #   2  the same on BLIS (BLIS_NUM_THREADS = the cores), passes on 2 threads;
 #   3  pass-costs: each streaming pass timed on its own beside the products
-#      and the least traffic any arrangement needs, on 1 thread, then on 2
+#      and the least traffic any arrangement needs (alone and in place
+#      between the products, bench/bounds.sh), on 1 thread, then on 2
 #      threads with OPENBLAS_THREAD_TIMEOUT=4; and blas-gaps: the floor's
 #      BLAS calls with pauses between them, with OPENBLAS_THREAD_TIMEOUT=4;
 #      and blas-in-situ: the library's BLAS calls timed inside its calls
