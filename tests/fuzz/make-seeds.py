@@ -31,6 +31,12 @@ and a subnormal invariance factor (gradient scale 5e-324), the views call
 gives gradient bits other than those of vicreg_loss_f64(), which
 include/vicreg.h promises equal whatever G; the seed v2-g1-subnormal-diff
 (written here) shows the same with a subnormal difference of the views.
+Also in corpus-views/, f32-shard-scatter-underflow: float32 data whose
+centred squares (about 1e-49) are below the float32 subnormals, with
+gamma 1e-40 and eps 2e-308; the sharded finish returned
+VICREG_ERR_OVERFLOW where the whole-batch call succeeds, because the
+variances came from the float32 product's diagonal, which underflowed to
+zero, until the scatter phase added its double sums of squares there.
 Their bytes mean what they do only in this format: after a format change,
 find them again or drop them.
 
