@@ -6,7 +6,8 @@
  * have, gives the loss, every term and the concatenated gradient rows of
  * vicreg_loss_*() on the whole batch (every path) and of the plain double
  * reference; so do micro-batches accumulated in one context and one pair
- * of buffers.
+ * of buffers. A float32 batch whose spread float32 squares cannot hold
+ * keeps the whole batch's variances through the shards (tiny_spread_*).
  *
  * The cases are test-shard-views.c's split cases with two views through
  * the two-batch calls (viewsutil.h, pair), so that the 1.1 calls and the
