@@ -39,6 +39,15 @@ START_TEST(sharded_equals_single_larger)
 }
 END_TEST
 
+/* A context with eps and gamma far below the spread of tiny_spread_case. */
+static vicreg_ctx *tiny_spread_ctx(void)
+{
+    vicreg_ctx *c = tu_ctx_new();
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_EPSILON, 1e-300), VICREG_OK);
+    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_STD_TARGET, 1e-30), VICREG_OK);
+    return c;
+}
+
 /* One float32 batch of n x 2 whose spread is about 1e-24: its squares
  * (1e-48) are below the smallest float32 subnormal, so a float32 product
  * of the centred batch has a zero diagonal, while double holds them. With
@@ -55,9 +64,7 @@ static void tiny_spread_case(const size_t *sizes, int shards)
             za[i * D + j] = (float)((double)(i + 1) * (double)(j + 2) * 1e-24);
             zb[i * D + j] = (float)((double)((i * 3) % N + 1) * (double)(j + 1) * 1e-24);
         }
-    vicreg_ctx *whole = tu_ctx_new();
-    ck_assert_int_eq(vicreg_ctx_set_param(whole, VICREG_PARAM_EPSILON, 1e-300), VICREG_OK);
-    ck_assert_int_eq(vicreg_ctx_set_param(whole, VICREG_PARAM_STD_TARGET, 1e-30), VICREG_OK);
+    vicreg_ctx *whole = tiny_spread_ctx();
     double loss = 0.0;
     float ga[N * D], gb[N * D];
     ck_assert_int_eq(vicreg_loss_f32(whole, N, D, za, D, zb, D, &loss, ga, D, gb, D),
@@ -71,9 +78,7 @@ static void tiny_spread_case(const size_t *sizes, int shards)
     ck_assert_int_eq(vicreg_shard_sizes(D, &sums_len, &scatter_len), VICREG_OK);
     double sums[2 + 2 * D] = { 0 }, scatter[D * (D + 1)] = { 0 };
     ck_assert(sums_len == 2 + 2 * D && scatter_len == D * (D + 1));
-    vicreg_ctx *c = tu_ctx_new();
-    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_EPSILON, 1e-300), VICREG_OK);
-    ck_assert_int_eq(vicreg_ctx_set_param(c, VICREG_PARAM_STD_TARGET, 1e-30), VICREG_OK);
+    vicreg_ctx *c = tiny_spread_ctx();
     size_t first[N + 1] = { 0 }; /* shard k's first row */
     for (int k = 0; k < shards; k++)
         first[k + 1] = first[k] + sizes[k];
