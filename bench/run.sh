@@ -19,11 +19,13 @@
 #   4  the PyTorch comparison (float32) and the time-by-shape plot;
 #   5  the views benchmark (bench/views_run.sh).
 #
-# Every OpenBLAS step runs on the kernels OpenBLAS picks. When it falls back
-# to its generic Prescott kernels (Debian's 0.3.21 on a CPU it does not
-# know), steps 1, 3 and 4 run a second time with OPENBLAS_CORETYPE set to
-# the fastest kernels the CPU supports (scripts/blas-kernels.sh), for every
-# side of the comparison alike, into files ending in _fast. Every table
+# Every OpenBLAS step runs on the kernels in use: OpenBLAS's pick, or the
+# OPENBLAS_CORETYPE of the environment. When these are older than the CPU
+# can run (Debian's 0.3.21 falls back to its generic Prescott kernels on a
+# CPU it does not know; some machines set Haswell on an AVX-512 CPU), steps
+# 1, 3 and 4 run a second time with OPENBLAS_CORETYPE set to the fastest
+# kernels the CPU supports (scripts/blas-kernels.sh), for every side of the
+# comparison alike, into files ending in _fast. Every table
 # header prints the kernels, the threads and these variables.
 # Results go to bench/results/ (or the folder given as the first argument).
 # Needs python3-torch, python3-numpy and libblis-dev from Debian.
@@ -43,19 +45,22 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$cores}
 
 kernel_sets=("")
 suffixes=("")
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$(build-perf/bench/vicreg-bench --print-blas-core)" = Prescott ]; then
-    fast=$(vicreg_fast_coretype)
-    if [ -n "$fast" ]; then
-        kernel_sets+=("$fast")
-        suffixes+=("_fast")
-        echo "note: OpenBLAS fell back to Prescott; steps 1, 3 and 4 also run with OPENBLAS_CORETYPE=$fast"
-    fi
+# The kernels in use, and the fastest this CPU can run: OpenBLAS's own pick
+# with OPENBLAS_CORETYPE unset, unless that pick is the Prescott fallback.
+in_use=$(build-perf/bench/vicreg-bench --print-blas-core)
+fast=$(env -u OPENBLAS_CORETYPE build-perf/bench/vicreg-bench --print-blas-core)
+[ "$fast" = Prescott ] && fast=$(vicreg_fast_coretype)
+if [ -n "$fast" ] && [ "$(vicreg_kernel_rank "$in_use")" -lt "$(vicreg_kernel_rank "$fast")" ]; then
+    kernel_sets+=("$fast")
+    suffixes+=("_fast")
+    echo "note: OpenBLAS runs $in_use kernels (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset}) on a CPU that can run $fast;" \
+        "steps 1, 3 and 4 also run with OPENBLAS_CORETYPE=$fast"
 fi
 
 {
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "# OpenBLAS picks: $(build-perf/bench/vicreg-bench --print-blas-core); extra kernel sets run: ${kernel_sets[*]:1}"
+    echo "# OpenBLAS runs: $in_use; extra kernel sets run: ${kernel_sets[*]:1}"
     echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset} OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS BLIS_NUM_THREADS=$cores (BLIS steps)"
 } > "$out/environment.txt"
 cat "$out/environment.txt"

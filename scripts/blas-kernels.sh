@@ -15,3 +15,16 @@ vicreg_fast_coretype() {
         echo Haswell
     fi
 }
+
+# vicreg_kernel_rank NAME: orders OpenBLAS kernel sets by the widest vectors
+# they use (3: AVX-512, 2: AVX2 and FMA, 1: AVX, 0: older or unknown), so
+# that a benchmark can tell whether the kernels in use are older than the
+# CPU allows (an OPENBLAS_CORETYPE in the environment, or a fallback).
+vicreg_kernel_rank() {
+    case $1 in
+        SkylakeX | Cooperlake | SapphireRapids) echo 3 ;;
+        Haswell | Zen) echo 2 ;;
+        Sandybridge) echo 1 ;;
+        *) echo 0 ;;
+    esac
+}
