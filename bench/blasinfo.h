@@ -50,7 +50,7 @@ static inline void print_blas(void)
 #else
     printf("# BLAS: neither OpenBLAS nor BLIS (thread count unknown)\n");
 #endif
-    const char *names[] = { "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
+    const char *names[] = { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                             "OPENBLAS_THREAD_TIMEOUT", "BLIS_NUM_THREADS", "OMP_NUM_THREADS" };
     printf("#");
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)

@@ -21,7 +21,7 @@ trap 'rm -f "$tmp"' EXIT
 echo "# bounds: $(git rev-parse --short HEAD 2>/dev/null || echo 'no git'), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) online); core $("$build/bench/vicreg-bench" --print-blas-core)"
 "$build/bench/pass-costs" --shapes 16x16 --precision f32 --reps 1 | grep '^# BLAS'
-echo "# OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS OPENBLAS_THREAD_TIMEOUT=4 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset}"
+echo "# OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS OPENBLAS_THREAD_TIMEOUT=4 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-unset}"
 echo "# per round: pass-costs ${costs[*]}, then vicreg-bench ${bench[*]}"
 echo "# round shape prec in_place two_reads lib_ratio lib_pair"
 for r in $(seq "$rounds"); do

@@ -61,7 +61,7 @@ fi
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "# OpenBLAS runs: $in_use; extra kernel sets run: ${kernel_sets[*]:1}"
-    echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset} OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS BLIS_NUM_THREADS=$cores (BLIS steps)"
+    echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-unset} OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS BLIS_NUM_THREADS=$cores (BLIS steps)"
 } > "$out/environment.txt"
 cat "$out/environment.txt"
 
