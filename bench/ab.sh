@@ -29,7 +29,7 @@ name() {
 }
 echo "# $what: before = $(name "$before"), after = $(name "$after"), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) online); core $("$before/bench/vicreg-bench" --print-blas-core)"
-echo "# each row: vicreg-bench ${args[*]}, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS OPENBLAS_THREAD_TIMEOUT=4 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset}, the two builds alternating $rounds times"
+echo "# each row: vicreg-bench ${args[*]}, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS OPENBLAS_THREAD_TIMEOUT=4 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-unset}, the two builds alternating $rounds times"
 echo "# build run shape prec ratio pair"
 for r in $(seq "$rounds"); do
     for side in before after; do
